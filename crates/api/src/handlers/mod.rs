@@ -1,0 +1,137 @@
+//! One small async handler per endpoint, grouped by area. Handlers validate input, check
+//! scope, and do their database work in one closure on the blocking pool.
+
+pub mod auth;
+pub mod ops;
+pub mod org;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Items per page: default 50, at most 500 (larger values are capped); negative is 400.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The default page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// The largest page size; larger requests are capped.
+pub const MAX_LIMIT: i64 = 500;
+
+impl Paging {
+    /// The page size to use.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(l) if l < 0 => Err(ApiError::BadRequest(
+                "limit must not be negative".to_owned(),
+            )),
+            Some(l) => Ok(l.clamp(1, MAX_LIMIT)),
+        }
+    }
+
+    /// The decoded cursor (the repository's key), if any.
+    pub fn after(&self) -> Result<Option<String>, ApiError> {
+        self.cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode_cursor)
+            .transpose()
+    }
+}
+
+/// Cursors are opaque to clients: the repository's key, base64url-encoded.
+pub fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
+/// Reads a cursor made by [`encode_cursor`]; anything else is 400.
+pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::BadRequest("cursor is not one this API issued".to_owned()))
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListResponse<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> ListResponse<T> {
+    /// Maps a repository page.
+    pub fn from_page<R>(page: hienmau_db::repo::Page<R>, f: impl FnMut(R) -> T) -> Self {
+        ListResponse {
+            items: page.items.into_iter().map(f).collect(),
+            next_cursor: page.next.as_deref().map(encode_cursor),
+        }
+    }
+
+    /// Pages a short list held in memory, ordered by `key`.
+    pub fn paged_in_memory(
+        items: Vec<T>,
+        paging: &Paging,
+        key: impl Fn(&T) -> String,
+    ) -> Result<Self, ApiError> {
+        let limit = paging.limit()?;
+        let after = paging.after()?;
+        let rest: Vec<T> = match after {
+            Some(after) => items.into_iter().filter(|i| key(i) > after).collect(),
+            None => items,
+        };
+        let page = hienmau_db::repo::Page::from_overfetch(rest, limit, &key);
+        Ok(ListResponse {
+            items: page.items,
+            next_cursor: page.next.as_deref().map(encode_cursor),
+        })
+    }
+}
+
+/// Trims a required text field; empty or longer than `max` characters is a field error.
+pub fn required_text(
+    field: &str,
+    value: &str,
+    max: usize,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> String {
+    let v = value.trim();
+    if v.is_empty() {
+        errors.push(crate::error::FieldError::new(field, "must not be empty"));
+    } else if v.chars().count() > max {
+        errors.push(crate::error::FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    } else if v.chars().any(|c| c.is_control()) {
+        errors.push(crate::error::FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    v.to_owned()
+}
+
+/// Trims an optional text field: blank becomes None; too long or control characters are errors.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Option<String> {
+    let v = value.map(str::trim).filter(|v| !v.is_empty())?;
+    Some(required_text(field, v, max, errors))
+}

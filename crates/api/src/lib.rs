@@ -1,0 +1,21 @@
+//! The hienmau HTTP API (actix-web) and the `hienmau` command line.
+//!
+//! Layout: [`settings`] (typed configuration), [`startup`] (state, secret, pool, migrations),
+//! [`app`] (the actix application: middleware, framework error handlers), [`routes`] (every
+//! route and its policy), [`auth`] (tokens, passwords, the policy middleware), [`handlers`]
+//! (one small handler per endpoint), [`error`] (problem+json), [`openapi`].
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod handlers;
+pub mod openapi;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+
+pub use app::app;
+pub use state::AppState;

@@ -1,0 +1,145 @@
+//! Every route, registered in one place under `/api/v1`, each with its declared [`Policy`].
+//!
+//! The same function builds the live application and [`table`], the list of routes and
+//! policies that the authorisation tests walk: a route cannot exist without a policy.
+
+use actix_web::body::BoxBody;
+use actix_web::http::Method;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, FromRequest, Handler, Responder, Route};
+
+use crate::auth::{middleware::enforce, Policy, Role, Scope};
+use crate::error::ApiError;
+use crate::handlers::{auth, ops, org};
+
+/// The base path of the API.
+pub const API: &str = "/api/v1";
+
+/// One registered route.
+#[derive(Debug, Clone)]
+pub struct RouteInfo {
+    /// The HTTP method.
+    pub method: Method,
+    /// The full path pattern, e.g. `/api/v1/donors/{id}`.
+    pub path: String,
+    /// Who may call it.
+    pub policy: &'static Policy,
+}
+
+/// Collects routes and their policies.
+#[derive(Default)]
+pub struct Registrar {
+    routes: Vec<(String, Route)>,
+    table: Vec<RouteInfo>,
+}
+
+impl Registrar {
+    /// Registers `handler` for `method` on [`API`]`path`, enforcing `policy` before the
+    /// handler and its extractors run.
+    pub fn add<F, Args>(
+        &mut self,
+        method: Method,
+        path: &str,
+        policy: &'static Policy,
+        handler: F,
+    ) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add_at(method, format!("{API}{path}"), policy, handler)
+    }
+
+    /// Registers a route outside [`API`] (operations, documentation).
+    pub fn add_at<F, Args>(
+        &mut self,
+        method: Method,
+        full: String,
+        policy: &'static Policy,
+        handler: F,
+    ) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let route = web::route()
+            .method(method.clone())
+            .to(handler)
+            .wrap(from_fn(move |req, next: Next<BoxBody>| {
+                enforce(policy, req, next)
+            }));
+        self.table.push(RouteInfo {
+            method,
+            path: full.clone(),
+            policy,
+        });
+        self.routes.push((full, route));
+        self
+    }
+
+    /// Registers the collected routes: one resource per path, answering 405 problem+json for
+    /// other methods.
+    pub fn install(self, cfg: &mut web::ServiceConfig) {
+        let mut paths: Vec<String> = Vec::new();
+        let mut by_path: Vec<Vec<Route>> = Vec::new();
+        for (path, route) in self.routes {
+            match paths.iter().position(|p| *p == path) {
+                Some(i) => by_path[i].push(route),
+                None => {
+                    paths.push(path);
+                    by_path.push(vec![route]);
+                }
+            }
+        }
+        for (path, routes) in paths.into_iter().zip(by_path) {
+            let mut resource = web::resource(path);
+            for route in routes {
+                resource = resource.route(route);
+            }
+            cfg.service(resource.default_service(web::to(method_not_allowed)));
+        }
+    }
+}
+
+async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// Every route with its policy, as the application registers them.
+pub fn table() -> Vec<RouteInfo> {
+    let mut r = Registrar::default();
+    register(&mut r);
+    r.table
+}
+
+use Role::{Admin, Coordinator, Honors, Hospital};
+
+const PUBLIC: &Policy = &Policy::PUBLIC;
+const ADMIN: &Policy = &Policy::roles(&[Admin], Scope::None);
+const ANY_ROLE: &Policy = &Policy::roles(&[Admin, Coordinator, Hospital, Honors], Scope::None);
+
+/// The routes of the application.
+pub fn register(r: &mut Registrar) {
+    use Method as M;
+    // Operations and documentation.
+    let at = |p: &str| p.to_owned();
+    r.add_at(M::GET, at("/health"), PUBLIC, ops::health)
+        .add_at(M::GET, at("/ready"), PUBLIC, ops::ready)
+        .add_at(M::GET, at("/docs"), PUBLIC, ops::docs)
+        .add_at(M::GET, at("/docs/"), PUBLIC, ops::docs)
+        .add_at(M::GET, at("/docs/swagger-ui-bundle.js"), PUBLIC, ops::docs_js)
+        .add_at(M::GET, at("/docs/swagger-ui.css"), PUBLIC, ops::docs_css)
+        .add(M::GET, "/openapi.json", PUBLIC, ops::openapi);
+    // Authentication.
+    r.add(M::POST, "/auth/login", PUBLIC, auth::login);
+    // Organisation.
+    r.add(M::GET, "/chapters", ANY_ROLE, org::list_chapters)
+        .add(M::POST, "/chapters", ADMIN, org::create_chapter)
+        .add(M::GET, "/hospitals", ANY_ROLE, org::list_hospitals)
+        .add(M::POST, "/hospitals", ADMIN, org::create_hospital)
+        .add(M::GET, "/users", ADMIN, org::list_users)
+        .add(M::POST, "/users", ADMIN, org::create_user)
+        .add(M::PATCH, "/users/{id}", ADMIN, org::update_user);
+}

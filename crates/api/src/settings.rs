@@ -1,0 +1,183 @@
+//! Typed settings: built-in defaults, then `config/default.toml` (or the file named by
+//! `HIENMAU_CONFIG`), then environment variables, which win.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use hienmau_domain::eligibility::EligibilityRules;
+use hienmau_domain::honors::TierTable;
+use serde::Deserialize;
+
+/// All settings of a `hienmau` process. Kept in the application state, never global.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `postgres://…` selects PostgreSQL; `sqlite://PATH` or a path selects SQLite.
+    pub database_url: String,
+    /// Listen address.
+    pub bind: String,
+    /// Token signing secret (at least 32 bytes). On SQLite, generated beside the database when
+    /// absent; on PostgreSQL, required.
+    pub jwt_secret: Option<String>,
+    /// The zone of calendar dates.
+    pub timezone: String,
+    /// Access token lifetime.
+    pub token_ttl_minutes: i64,
+    /// Connection pool.
+    pub pool: PoolConfig,
+    /// Failed sign-in throttling.
+    pub login_throttle: ThrottleConfig,
+    /// Request size limits.
+    pub limits: LimitsConfig,
+    /// Who may donate (Circular 26/2013/TT-BYT defaults).
+    pub eligibility: EligibilityRules,
+    /// Honor tiers.
+    pub honors: HonorsConfig,
+    /// Origins allowed by CORS; empty (the default) keeps CORS closed.
+    pub cors_allowed_origins: Vec<String>,
+    /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` wins.
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/hienmau.db".to_owned(),
+            bind: "127.0.0.1:8080".to_owned(),
+            jwt_secret: None,
+            timezone: "Asia/Ho_Chi_Minh".to_owned(),
+            token_ttl_minutes: 60,
+            pool: PoolConfig::default(),
+            login_throttle: ThrottleConfig::default(),
+            limits: LimitsConfig::default(),
+            eligibility: EligibilityRules::default(),
+            honors: HonorsConfig::default(),
+            cors_allowed_origins: Vec::new(),
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Most open connections.
+    pub max_size: u32,
+    /// How long a request waits for a connection before answering 503.
+    pub connection_timeout_ms: u64,
+    /// SQLite: how long a writer waits for the write lock.
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            connection_timeout_ms: 2_000,
+            sqlite_busy_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Failed sign-in throttling: more failures than allowed within the window answer 429.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Failures allowed per username within the window.
+    pub max_failures_per_username: u32,
+    /// Failures allowed per client address within the window.
+    pub max_failures_per_address: u32,
+    /// The window.
+    pub window_seconds: u64,
+    /// Passwords hashed at once (argon2id takes 19 MiB each).
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            max_failures_per_username: 10,
+            max_failures_per_address: 50,
+            window_seconds: 60,
+            max_concurrent_hashes: 2,
+        }
+    }
+}
+
+/// Request size limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest JSON body in bytes (a batch of 1,000 donations fits).
+    pub json_body_bytes: usize,
+    /// Most items in one offline batch.
+    pub batch_items: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            json_body_bytes: 2 * 1024 * 1024,
+            batch_items: 1_000,
+        }
+    }
+}
+
+/// Honor tiers.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct HonorsConfig {
+    /// Thresholds and award names.
+    pub tiers: TierTable,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file or an environment variable does not fit the settings.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads defaults, then the config file, then the environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let file = std::env::var_os("HIENMAU_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config/default.toml"));
+        Self::load_from(&file, |k| std::env::var(k).ok())
+    }
+
+    /// Loads defaults, then `file` if it exists, then `HIENMAU_*` variables (nested keys with
+    /// `__`, e.g. `HIENMAU_POOL__MAX_SIZE`), then the contract's variables read by `env`.
+    pub fn load_from(
+        file: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let mut s: Settings = Figment::new()
+            .merge(Toml::file(file))
+            .merge(
+                Env::prefixed("HIENMAU_")
+                    .split("__")
+                    .ignore(&["config", "jwt_secret", "bind", "timezone"]),
+            )
+            .extract()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        // The contract's variables are read as raw strings: a secret of digits must stay text.
+        if let Some(v) = env("DATABASE_URL").filter(|v| !v.is_empty()) {
+            s.database_url = v;
+        }
+        if let Some(v) = env("HIENMAU_BIND").filter(|v| !v.is_empty()) {
+            s.bind = v;
+        }
+        if let Some(v) = env("HIENMAU_JWT_SECRET").filter(|v| !v.is_empty()) {
+            s.jwt_secret = Some(v);
+        }
+        if let Some(v) = env("HIENMAU_TIMEZONE").filter(|v| !v.is_empty()) {
+            s.timezone = v;
+        }
+        Ok(s)
+    }
+}

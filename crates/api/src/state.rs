@@ -1,0 +1,59 @@
+//! The application state shared by every worker, and the one way handlers reach the database.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use hienmau_db::{DbConn, DbPool};
+use hienmau_domain::calendar::Zone;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Hasher;
+use crate::auth::throttle::LoginThrottle;
+use crate::error::ApiError;
+use crate::settings::Settings;
+
+/// Everything a request may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub pool: DbPool,
+    /// The loaded settings.
+    pub settings: Arc<Settings>,
+    /// The zone of calendar days.
+    pub zone: Zone,
+    /// Token signing and validation.
+    pub jwt: Arc<JwtKeys>,
+    /// Password hashing under a concurrency bound.
+    pub hasher: Arc<Hasher>,
+    /// Failed sign-in counters.
+    pub throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    /// Runs `f` with a pooled connection on the blocking pool. The connection never crosses an
+    /// `.await`; a pool timeout answers 503.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(|e| {
+                tracing::warn!(error = %e, "no database connection");
+                ApiError::Unavailable
+            })?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Like [`AppState::db`], inside a write transaction (see [`hienmau_db::write_tx`]).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db(move |conn| hienmau_db::write_tx(conn, f)).await
+    }
+}

@@ -1,0 +1,162 @@
+//! Donors: the person, the counters the donation transaction keeps, and the search.
+
+use diesel::prelude::*;
+use diesel::OptionalEmptyChangesetExtension;
+
+use crate::models::{Donor, DonorChanges, DonorStats};
+use crate::repo::{like_contains, split_cursor, Db, Page};
+use crate::schema::donors;
+use crate::{DbConn, DbError};
+
+/// What `search` looks for. `words`, `national_id` and `phone` are alternatives (a donor
+/// matches when its folded name contains every word, OR its national id equals, OR its phone
+/// equals); `blood_group` and `reserve` narrow that further. All empty: every donor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DonorFilter {
+    /// Already folded (lowercase, no diacritics); each must be a substring of `name_folded`.
+    pub words: Vec<String>,
+    /// An exact national id.
+    pub national_id: Option<String>,
+    /// An exact phone, in the stored normalised form.
+    pub phone: Option<String>,
+    /// An exact blood group; `donors.blood_group` NULL never matches.
+    pub blood_group: Option<String>,
+    /// Reserve members only (true) or non-members only (false).
+    pub reserve: Option<bool>,
+}
+
+/// Inserts a donor; a taken national id is a unique violation on `national_id`.
+pub fn insert(conn: &mut DbConn, row: &Donor) -> Result<(), DbError> {
+    diesel::insert_into(donors::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One donor, or None.
+pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Donor>, DbError> {
+    Ok(donors::table
+        .find(id)
+        .select(Donor::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The donor with this national id, or None.
+pub fn find_by_national_id(conn: &mut DbConn, national_id: &str) -> Result<Option<Donor>, DbError> {
+    Ok(donors::table
+        .filter(donors::national_id.eq(national_id))
+        .select(Donor::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Applies changes and returns the donor as stored; NotFound when it does not exist. Empty
+/// changes are allowed (nothing is written).
+pub fn update(conn: &mut DbConn, id: &str, changes: &DonorChanges) -> Result<Donor, DbError> {
+    let n = diesel::update(donors::table.find(id))
+        .set(changes)
+        .execute(conn)
+        .optional_empty_changeset()?;
+    if n == Some(0) {
+        return Err(DbError::NotFound);
+    }
+    find(conn, id)?.ok_or(DbError::NotFound)
+}
+
+/// Rewrites the counters derived from the donor's donations; NotFound when it does not exist.
+pub fn set_stats(conn: &mut DbConn, id: &str, stats: &DonorStats) -> Result<(), DbError> {
+    let n = diesel::update(donors::table.find(id))
+        .set(stats)
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
+}
+
+/// Locks the donor's row for the rest of the write transaction; false when it does not exist.
+///
+/// A no-op `UPDATE` is portable: on PostgreSQL it takes the row lock (what `SELECT … FOR
+/// UPDATE` would, which `MultiConnection` cannot express), so two devices recording the same
+/// donor serialise their eligibility checks; on SQLite the `BEGIN IMMEDIATE` of
+/// [`crate::write_tx`] already holds the database's write lock.
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
+    let n = diesel::update(donors::table.find(id))
+        .set(donors::updated_at.eq(donors::updated_at))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Donors matching `filter`, ordered by (name_folded, id), keyset-paged: `after` is the `next`
+/// of the previous page (`"{name_folded}\t{id}"`). A cursor without a tab is NotFound.
+pub fn search(
+    conn: &mut DbConn,
+    filter: &DonorFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Donor>, DbError> {
+    let mut q = donors::table
+        .order((donors::name_folded.asc(), donors::id.asc()))
+        .select(Donor::as_select())
+        .limit(limit + 1)
+        .into_boxed::<Db>();
+
+    // The alternatives: all words in the name, OR the national id, OR the phone. NULL columns
+    // compare as unknown, which never selects a row (no NOT is applied above them).
+    let mut any: Option<
+        Box<dyn BoxableExpression<donors::table, Db, SqlType = diesel::sql_types::Bool>>,
+    > = None;
+    let mut push =
+        |e: Box<dyn BoxableExpression<donors::table, Db, SqlType = diesel::sql_types::Bool>>| {
+            any = Some(match any.take() {
+                Some(prev) => Box::new(prev.or(e)),
+                None => e,
+            });
+        };
+    let words: Vec<&String> = filter.words.iter().filter(|w| !w.is_empty()).collect();
+    if !words.is_empty() {
+        let mut all: Box<
+            dyn BoxableExpression<donors::table, Db, SqlType = diesel::sql_types::Bool>,
+        > = Box::new(
+            donors::name_folded
+                .like(like_contains(words[0]))
+                .escape('\\'),
+        );
+        for w in &words[1..] {
+            all = Box::new(all.and(donors::name_folded.like(like_contains(w)).escape('\\')));
+        }
+        push(all);
+    }
+    if let Some(nid) = &filter.national_id {
+        push(Box::new(
+            donors::national_id.assume_not_null().eq(nid.clone()),
+        ));
+    }
+    if let Some(phone) = &filter.phone {
+        push(Box::new(donors::phone.assume_not_null().eq(phone.clone())));
+    }
+    if let Some(any) = any {
+        q = q.filter(any);
+    }
+    if let Some(group) = &filter.blood_group {
+        q = q.filter(donors::blood_group.eq(group.clone()));
+    }
+    if let Some(reserve) = filter.reserve {
+        q = q.filter(donors::reserve.eq(reserve));
+    }
+    if let Some(after) = after {
+        let (name, id) = split_cursor(after)?;
+        q = q.filter(
+            donors::name_folded
+                .gt(name.to_owned())
+                .or(donors::name_folded
+                    .eq(name.to_owned())
+                    .and(donors::id.gt(id.to_owned()))),
+        );
+    }
+    let rows = q.load(conn)?;
+    Ok(Page::from_overfetch(rows, limit, |d| {
+        format!("{}\t{}", d.name_folded, d.id)
+    }))
+}

@@ -1,0 +1,14 @@
+//! Persistence tests. Every test runs on a fresh SQLite file, and on a fresh PostgreSQL
+//! database too when `TEST_DATABASE_URL` points at a server
+//! (e.g. `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test -p hienmau-db`).
+//!
+//! One test binary with modules, so the crate links once.
+
+mod common;
+
+mod concurrency;
+mod constraints;
+mod migrations;
+mod queries;
+mod roundtrip;
+mod transactions;

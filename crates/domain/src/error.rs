@@ -1,0 +1,32 @@
+//! The one error type of the domain crate.
+
+/// A value from outside (a request body, a config file, an import) that breaks a domain rule.
+///
+/// Each variant carries the offending input or, for identifiers, a human-readable reason,
+/// so the API crate can put it straight into a validation error.
+#[derive(thiserror::Error, Debug, Clone, PartialEq)]
+pub enum DomainError {
+    /// Not one of `O+ O- A+ A- B+ B- AB+ AB-`.
+    #[error("invalid blood group {0:?}: expected one of O+, O-, A+, A-, B+, B-, AB+, AB-")]
+    InvalidBloodGroup(String),
+    /// Not one of `whole_blood red_cells platelets plasma`.
+    #[error("invalid component {0:?}: expected one of whole_blood, red_cells, platelets, plasma")]
+    InvalidComponent(String),
+    /// Not `male` or `female`.
+    #[error("invalid sex {0:?}: expected male or female")]
+    InvalidSex(String),
+    /// A citizen id (CCCD) that is malformed or disagrees with the donor's sex or birth date;
+    /// the string says why.
+    #[error("invalid national id: {0}")]
+    InvalidNationalId(String),
+    /// Not a Vietnamese mobile number.
+    #[error("invalid phone number {0:?}: expected a Vietnamese mobile number such as 0912345678 or +84912345678")]
+    InvalidPhone(String),
+    /// Not an IANA time-zone name.
+    #[error("invalid time zone {0:?}: expected an IANA name such as Asia/Ho_Chi_Minh")]
+    InvalidZone(String),
+    /// An honors tier table that is empty or has zero, repeated or unnamed thresholds;
+    /// the string says why.
+    #[error("invalid honor tiers: {0}")]
+    InvalidTiers(String),
+}

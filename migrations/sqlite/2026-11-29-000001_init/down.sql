@@ -1,0 +1,13 @@
+DROP TABLE audit_log;
+DROP TABLE idempotency_keys;
+DROP TABLE awards;
+DROP TABLE donor_responses;
+DROP TABLE donations;
+DROP TABLE emergency_requests;
+DROP TABLE events;
+DROP TABLE drives;
+DROP TABLE donors;
+DROP TABLE api_keys;
+DROP TABLE users;
+DROP TABLE hospitals;
+DROP TABLE chapters;
