@@ -1,6 +1,7 @@
 //! Donors: the person, the counters the donation transaction keeps, and the search.
 
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel::OptionalEmptyChangesetExtension;
 
 use crate::models::{Donor, DonorChanges, DonorStats};
@@ -88,6 +89,14 @@ pub fn lock(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
     Ok(n > 0)
 }
 
+/// A boxed WHERE condition over donors.
+type Condition = Box<dyn BoxableExpression<donors::table, Db, SqlType = Bool>>;
+
+/// `name_folded LIKE '%word%' ESCAPE '\'`, the word's metacharacters taken literally.
+fn name_contains(word: &str) -> Condition {
+    Box::new(donors::name_folded.like(like_contains(word)).escape('\\'))
+}
+
 /// Donors matching `filter`, ordered by (name_folded, id), keyset-paged: `after` is the `next`
 /// of the previous page (`"{name_folded}\t{id}"`). A cursor without a tab is NotFound.
 pub fn search(
@@ -104,38 +113,26 @@ pub fn search(
 
     // The alternatives: all words in the name, OR the national id, OR the phone. NULL columns
     // compare as unknown, which never selects a row (no NOT is applied above them).
-    let mut any: Option<
-        Box<dyn BoxableExpression<donors::table, Db, SqlType = diesel::sql_types::Bool>>,
-    > = None;
-    let mut push =
-        |e: Box<dyn BoxableExpression<donors::table, Db, SqlType = diesel::sql_types::Bool>>| {
-            any = Some(match any.take() {
-                Some(prev) => Box::new(prev.or(e)),
-                None => e,
-            });
-        };
-    let words: Vec<&String> = filter.words.iter().filter(|w| !w.is_empty()).collect();
-    if !words.is_empty() {
-        let mut all: Box<
-            dyn BoxableExpression<donors::table, Db, SqlType = diesel::sql_types::Bool>,
-        > = Box::new(
-            donors::name_folded
-                .like(like_contains(words[0]))
-                .escape('\\'),
-        );
-        for w in &words[1..] {
-            all = Box::new(all.and(donors::name_folded.like(like_contains(w)).escape('\\')));
+    let mut alternatives: Vec<Condition> = Vec::new();
+    let mut words = filter.words.iter().filter(|w| !w.is_empty());
+    if let Some(first) = words.next() {
+        let mut all: Condition = Box::new(name_contains(first));
+        for w in words {
+            all = Box::new(all.and(name_contains(w)));
         }
-        push(all);
+        alternatives.push(all);
     }
     if let Some(nid) = &filter.national_id {
-        push(Box::new(
+        alternatives.push(Box::new(
             donors::national_id.assume_not_null().eq(nid.clone()),
         ));
     }
     if let Some(phone) = &filter.phone {
-        push(Box::new(donors::phone.assume_not_null().eq(phone.clone())));
+        alternatives.push(Box::new(donors::phone.assume_not_null().eq(phone.clone())));
     }
+    let any = alternatives
+        .into_iter()
+        .reduce(|a, b| -> Condition { Box::new(a.or(b)) });
     if let Some(any) = any {
         q = q.filter(any);
     }

@@ -24,9 +24,7 @@ pub fn insert_or_get(
     });
     match inserted {
         Ok(()) => Ok(None),
-        Err(DbError::UniqueViolation { .. }) => {
-            Ok(Some(get(conn, &row.principal, &row.idem_key)?))
-        }
+        Err(DbError::UniqueViolation { .. }) => Ok(Some(get(conn, &row.principal, &row.idem_key)?)),
         Err(e) => Err(e),
     }
 }
