@@ -263,6 +263,9 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => ApiError::NotFound,
+            DbError::BadCursor => {
+                ApiError::BadRequest("cursor is not one this API issued".to_owned())
+            }
             DbError::UniqueViolation { constraint } => ApiError::Conflict {
                 detail: format!("already exists ({})", conflict_subject(&constraint)),
                 existing_id: None,

@@ -8,6 +8,9 @@ pub enum DbError {
     /// The row asked for does not exist.
     #[error("not found")]
     NotFound,
+    /// A paging cursor that this layer did not make.
+    #[error("unreadable cursor")]
+    BadCursor,
     /// A unique constraint refused the write; `constraint` names it where the backend says.
     #[error("unique constraint violated: {constraint}")]
     UniqueViolation {

@@ -74,7 +74,7 @@ pub fn list(
     }
     if let Some(after) = after {
         let (date, id) = split_cursor(after)?;
-        let date: NaiveDate = date.parse().map_err(|_| DbError::NotFound)?;
+        let date: NaiveDate = date.parse().map_err(|_| DbError::BadCursor)?;
         q = q.filter(
             drives::starts_on
                 .gt(date)

@@ -56,7 +56,7 @@ pub fn list_requests(
     }
     if let Some(after) = after {
         let (at, id) = split_cursor(after)?;
-        let at = NaiveDateTime::parse_from_str(at, CURSOR_TS).map_err(|_| DbError::NotFound)?;
+        let at = NaiveDateTime::parse_from_str(at, CURSOR_TS).map_err(|_| DbError::BadCursor)?;
         q = q.filter(
             emergency_requests::opened_at
                 .lt(at)

@@ -43,9 +43,9 @@ pub(crate) fn like_prefix(s: &str) -> String {
 }
 
 /// Splits a two-part keyset cursor `"{key}\t{id}"` (ids never contain a tab, so the last tab
-/// separates). A cursor that does not parse points after no row we know: NotFound.
+/// separates). A cursor that does not parse is `BadCursor` (the API answers 400).
 pub(crate) fn split_cursor(cursor: &str) -> Result<(&str, &str), DbError> {
-    cursor.rsplit_once('\t').ok_or(DbError::NotFound)
+    cursor.rsplit_once('\t').ok_or(DbError::BadCursor)
 }
 
 /// A keyset page: the rows and, when more follow, the key to continue after.
