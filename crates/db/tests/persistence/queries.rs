@@ -246,7 +246,7 @@ fn donor_search_matches_filters_and_pages() {
         );
         assert!(matches!(
             donors::search(conn, &DonorFilter::default(), Some("no tab"), 2),
-            Err(DbError::NotFound)
+            Err(DbError::BadCursor)
         ));
     }
 }
