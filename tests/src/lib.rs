@@ -100,14 +100,22 @@ impl Resp {
 
 /// Settings for tests: the given database, a fixed secret, limits out of the way.
 pub fn test_settings(url: &str) -> Settings {
-    let mut s = Settings::default();
-    s.database_url = url.to_owned();
-    s.bind = "127.0.0.1:0".to_owned();
-    s.jwt_secret = Some("test-secret-test-secret-test-secret-0123".to_owned());
-    s.login_throttle.max_failures_per_username = 1_000;
-    s.login_throttle.max_failures_per_address = 100_000;
-    s.pool.max_size = 8;
-    s
+    let defaults = Settings::default();
+    Settings {
+        database_url: url.to_owned(),
+        bind: "127.0.0.1:0".to_owned(),
+        jwt_secret: Some("test-secret-test-secret-test-secret-0123".to_owned()),
+        login_throttle: hienmau_api::settings::ThrottleConfig {
+            max_failures_per_username: 1_000,
+            max_failures_per_address: 100_000,
+            ..defaults.login_throttle.clone()
+        },
+        pool: hienmau_api::settings::PoolConfig {
+            max_size: 8,
+            ..defaults.pool.clone()
+        },
+        ..defaults
+    }
 }
 
 impl TestApp {

@@ -57,7 +57,8 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 
 fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     match e {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
         }
         JsonPayloadError::Payload(PayloadError::Overflow) => {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod handlers;
 pub mod openapi;
 pub mod routes;
+pub mod services;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{auth, ops, org};
+use crate::handlers::{auth, donations, donors, drives, ops, org};
 
 /// The API's OpenAPI 3 document.
 #[derive(OpenApi)]
@@ -19,6 +19,11 @@ use crate::handlers::{auth, ops, org};
         auth::login,
         org::list_chapters, org::create_chapter, org::list_hospitals, org::create_hospital,
         org::list_users, org::create_user, org::update_user,
+        donors::create_donor, donors::get_donor, donors::update_donor, donors::list_donors,
+        drives::create_drive, drives::list_drives, drives::get_drive, drives::update_drive,
+        drives::drive_tally, drives::create_event, drives::list_events, drives::get_event,
+        donations::create_donation, donations::create_batch, donations::get_donation,
+        donations::void_donation,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::auth::Role)),
     modifiers(&BearerAuth),
@@ -26,6 +31,9 @@ use crate::handlers::{auth, ops, org};
         (name = "operations", description = "Health and readiness"),
         (name = "auth", description = "Sign-in"),
         (name = "organisation", description = "Chapters, hospitals, users (admin)"),
+        (name = "donors", description = "The donor registry (admin, coordinator; honors read-only)"),
+        (name = "drives", description = "Drives, events and tallies (admin; coordinator within its chapter's subtree)"),
+        (name = "donations", description = "Donations at events: single with Idempotency-Key, offline batch, void"),
     )
 )]
 pub struct ApiDoc;

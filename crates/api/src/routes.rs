@@ -10,7 +10,7 @@ use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use crate::auth::{middleware::enforce, Policy, Role, Scope};
 use crate::error::ApiError;
-use crate::handlers::{auth, ops, org};
+use crate::handlers::{auth, donations, donors, drives, ops, org};
 
 /// The base path of the API.
 pub const API: &str = "/api/v1";
@@ -119,6 +119,11 @@ use Role::{Admin, Coordinator, Honors, Hospital};
 const PUBLIC: &Policy = &Policy::PUBLIC;
 const ADMIN: &Policy = &Policy::roles(&[Admin], Scope::None);
 const ANY_ROLE: &Policy = &Policy::roles(&[Admin, Coordinator, Hospital, Honors], Scope::None);
+/// Donors are one shared registry (see `handlers::donors`): not scoped by chapter.
+const DONOR_READ: &Policy = &Policy::roles(&[Admin, Coordinator, Honors], Scope::None);
+const DONOR_WRITE: &Policy = &Policy::roles(&[Admin, Coordinator], Scope::None);
+/// Drives, events and their donations: coordinators within their chapter's subtree.
+const DRIVES: &Policy = &Policy::roles(&[Admin, Coordinator], Scope::Chapter);
 
 /// The routes of the application.
 pub fn register(r: &mut Registrar) {
@@ -129,7 +134,12 @@ pub fn register(r: &mut Registrar) {
         .add_at(M::GET, at("/ready"), PUBLIC, ops::ready)
         .add_at(M::GET, at("/docs"), PUBLIC, ops::docs)
         .add_at(M::GET, at("/docs/"), PUBLIC, ops::docs)
-        .add_at(M::GET, at("/docs/swagger-ui-bundle.js"), PUBLIC, ops::docs_js)
+        .add_at(
+            M::GET,
+            at("/docs/swagger-ui-bundle.js"),
+            PUBLIC,
+            ops::docs_js,
+        )
         .add_at(M::GET, at("/docs/swagger-ui.css"), PUBLIC, ops::docs_css)
         .add(M::GET, "/openapi.json", PUBLIC, ops::openapi);
     // Authentication.
@@ -142,4 +152,37 @@ pub fn register(r: &mut Registrar) {
         .add(M::GET, "/users", ADMIN, org::list_users)
         .add(M::POST, "/users", ADMIN, org::create_user)
         .add(M::PATCH, "/users/{id}", ADMIN, org::update_user);
+    // Donors.
+    r.add(M::GET, "/donors", DONOR_READ, donors::list_donors)
+        .add(M::POST, "/donors", DONOR_WRITE, donors::create_donor)
+        .add(M::GET, "/donors/{id}", DONOR_READ, donors::get_donor)
+        .add(M::PATCH, "/donors/{id}", DONOR_WRITE, donors::update_donor);
+    // Drives, events, donations.
+    r.add(M::GET, "/drives", DRIVES, drives::list_drives)
+        .add(M::POST, "/drives", DRIVES, drives::create_drive)
+        .add(M::GET, "/drives/{id}", DRIVES, drives::get_drive)
+        .add(M::PATCH, "/drives/{id}", DRIVES, drives::update_drive)
+        .add(M::GET, "/drives/{id}/tally", DRIVES, drives::drive_tally)
+        .add(M::GET, "/drives/{id}/events", DRIVES, drives::list_events)
+        .add(M::POST, "/drives/{id}/events", DRIVES, drives::create_event)
+        .add(M::GET, "/events/{id}", DRIVES, drives::get_event)
+        .add(
+            M::POST,
+            "/events/{id}/donations",
+            DRIVES,
+            donations::create_donation,
+        )
+        .add(
+            M::POST,
+            "/events/{id}/donations/batch",
+            DRIVES,
+            donations::create_batch,
+        )
+        .add(M::GET, "/donations/{id}", DRIVES, donations::get_donation)
+        .add(
+            M::POST,
+            "/donations/{id}/void",
+            DRIVES,
+            donations::void_donation,
+        );
 }

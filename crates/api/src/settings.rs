@@ -158,11 +158,12 @@ impl Settings {
     ) -> Result<Self, SettingsError> {
         let mut s: Settings = Figment::new()
             .merge(Toml::file(file))
-            .merge(
-                Env::prefixed("HIENMAU_")
-                    .split("__")
-                    .ignore(&["config", "jwt_secret", "bind", "timezone"]),
-            )
+            .merge(Env::prefixed("HIENMAU_").split("__").ignore(&[
+                "config",
+                "jwt_secret",
+                "bind",
+                "timezone",
+            ]))
             .extract()
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         // The contract's variables are read as raw strings: a secret of digits must stay text.

@@ -38,8 +38,8 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     let jwt = JwtKeys::new(secret.as_bytes(), settings.token_ttl_minutes.max(1) * 60)
         .map_err(|e| StartupError::Config(format!("HIENMAU_JWT_SECRET: {e}")))?;
     let pool = hienmau_db::open_pool(&url, &pool_settings(&settings));
-    let hasher = Hasher::new(settings.login_throttle.max_concurrent_hashes)
-        .map_err(StartupError::Config)?;
+    let hasher =
+        Hasher::new(settings.login_throttle.max_concurrent_hashes).map_err(StartupError::Config)?;
     Ok(AppState {
         pool,
         zone,
@@ -123,8 +123,8 @@ pub fn migrate(state: &AppState) -> Result<usize, hienmau_db::DbError> {
 /// Sets up logging: `RUST_LOG` or the configured filter; JSON lines when `HIENMAU_LOG_FORMAT=json`.
 pub fn init_tracing(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(settings.log.clone()));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(settings.log.clone()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -17,7 +17,8 @@ pub mod schema;
 pub mod testing;
 
 pub use conn::{
-    migrate, open_pool, write_tx, Backend, DbConn, DbPool, DbUrl, PoolSettings, PooledConn,
+    migrate, open_pool, savepoint, write_tx, Backend, DbConn, DbPool, DbUrl, PoolSettings,
+    PooledConn,
 };
 pub use error::DbError;
 

@@ -36,7 +36,9 @@ pub async fn enforce<B: MessageBody>(
             Err(e) => return Ok(req.into_response(e.error_response()).map_into_right_body()),
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 async fn authorize(policy: &Policy, req: &ServiceRequest) -> Result<AuthUser, ApiError> {

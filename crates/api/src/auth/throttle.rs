@@ -29,7 +29,10 @@ impl LoginThrottle {
     }
 
     fn keys(username: &str, address: &str) -> [String; 2] {
-        [format!("u:{}", username.to_lowercase()), format!("a:{address}")]
+        [
+            format!("u:{}", username.to_lowercase()),
+            format!("a:{address}"),
+        ]
     }
 
     /// Seconds to wait when the username or the address is over its limit; None to go ahead.
@@ -47,8 +50,7 @@ impl LoginThrottle {
             .filter_map(|(key, limit)| {
                 let (count, start) = counters.get(key)?;
                 let age = now.duration_since(*start);
-                (age < window && *count >= limit)
-                    .then(|| (window - age).as_secs().max(1))
+                (age < window && *count >= limit).then(|| (window - age).as_secs().max(1))
             })
             .max()
     }

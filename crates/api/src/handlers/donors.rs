@@ -34,9 +34,9 @@ use hienmau_db::repo::awards;
 use hienmau_db::repo::donors::{self, DonorFilter};
 use hienmau_db::{DbConn, DbError};
 use hienmau_domain::eligibility::{self, Deferral, PastDonation};
+use hienmau_domain::ids::{NationalId, PhoneNumber};
 use hienmau_domain::text::{fold, fold_words};
 use hienmau_domain::{BloodGroup, Component, Sex};
-use hienmau_domain::ids::{NationalId, PhoneNumber};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -344,7 +344,10 @@ fn validate(c: Candidate, today: NaiveDate, errors: &mut Vec<FieldError>) -> Opt
 
     let earliest = NaiveDate::from_ymd_opt(EARLIEST_BIRTH_YEAR, 1, 1).unwrap_or(NaiveDate::MIN);
     let dob_ok = if c.date_of_birth > today {
-        errors.push(FieldError::new("date_of_birth", "must not be in the future"));
+        errors.push(FieldError::new(
+            "date_of_birth",
+            "must not be in the future",
+        ));
         false
     } else if c.date_of_birth < earliest {
         errors.push(FieldError::new(
@@ -367,7 +370,12 @@ fn validate(c: Candidate, today: NaiveDate, errors: &mut Vec<FieldError>) -> Opt
         None => None,
     };
 
-    let blood_group = match c.blood_group.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let blood_group = match c
+        .blood_group
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(g) => match BloodGroup::parse(g) {
             Ok(g) => Some(g.as_str().to_owned()),
             Err(e) => {
@@ -641,7 +649,10 @@ pub async fn update_donor(
         ("date_of_birth", matches!(patch.date_of_birth, Some(None))),
         ("sex", matches!(patch.sex, Some(None))),
         ("reserve", matches!(patch.reserve, Some(None))),
-        ("prior_donations", matches!(patch.prior_donations, Some(None))),
+        (
+            "prior_donations",
+            matches!(patch.prior_donations, Some(None)),
+        ),
     ] {
         if is_null {
             errors.push(FieldError::new(field, "must not be null"));
@@ -663,7 +674,10 @@ pub async fn update_donor(
                     .full_name
                     .flatten()
                     .unwrap_or_else(|| stored.full_name.clone()),
-                date_of_birth: patch.date_of_birth.flatten().unwrap_or(stored.date_of_birth),
+                date_of_birth: patch
+                    .date_of_birth
+                    .flatten()
+                    .unwrap_or(stored.date_of_birth),
                 sex: patch.sex.flatten().unwrap_or(stored_sex),
                 national_id: pick(patch.national_id, &stored.national_id),
                 blood_group: pick(patch.blood_group, &stored.blood_group),
@@ -713,9 +727,8 @@ pub async fn update_donor(
                 updated_at: Some(hienmau_db::now()),
             };
             let nid = v.national_id;
-            let row = guard_national_id(conn, nid.as_deref(), |c| {
-                donors::update(c, &id, &changes)
-            })?;
+            let row =
+                guard_national_id(conn, nid.as_deref(), |c| donors::update(c, &id, &changes))?;
             audit::append(
                 conn,
                 AuditRecord::by(

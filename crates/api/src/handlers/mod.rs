@@ -2,6 +2,9 @@
 //! scope, and do their database work in one closure on the blocking pool.
 
 pub mod auth;
+pub mod donations;
+pub mod donors;
+pub mod drives;
 pub mod ops;
 pub mod org;
 

@@ -30,9 +30,7 @@ pub async fn health() -> HttpResponse {
     ))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
-        .db(|conn| {
-            hienmau_db::conn::ping(conn).map_err(|_| ApiError::Unavailable)
-        })
+        .db(|conn| hienmau_db::conn::ping(conn).map_err(|_| ApiError::Unavailable))
         .await?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }

@@ -60,8 +60,10 @@ pub async fn list_chapters(
 ) -> Result<HttpResponse, ApiError> {
     let rows = state.db(|conn| Ok(chapters::list(conn)?)).await?;
     // Few chapters exist (a province has tens): page in memory on the tree path.
-    let mut items: Vec<(String, ChapterOut)> =
-        rows.into_iter().map(|c| (c.path.clone(), c.into())).collect();
+    let mut items: Vec<(String, ChapterOut)> = rows
+        .into_iter()
+        .map(|c| (c.path.clone(), c.into()))
+        .collect();
     items.sort_by(|a, b| a.0.cmp(&b.0));
     let page = ListResponse::paged_in_memory(items, &paging, |(path, _)| path.clone())?;
     Ok(HttpResponse::Ok().json(ListResponse {
@@ -96,8 +98,7 @@ pub async fn create_chapter(
                     return Err(ApiError::field("parent_id", "no such chapter"));
                 }
             }
-            let chapter =
-                chapters::insert(conn, &hienmau_db::new_id(), &name, parent.as_deref())?;
+            let chapter = chapters::insert(conn, &hienmau_db::new_id(), &name, parent.as_deref())?;
             audit::append(
                 conn,
                 AuditRecord::by(
@@ -270,7 +271,10 @@ pub struct UserPatch {
 pub fn check_username(username: &str, errors: &mut Vec<FieldError>) {
     if username.is_empty() || username.chars().count() > 64 {
         errors.push(FieldError::new("username", "must be 1 to 64 characters"));
-    } else if username.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    } else if username
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
         errors.push(FieldError::new(
             "username",
             "must not contain spaces or control characters",
@@ -287,7 +291,10 @@ pub fn check_password(password: &str, errors: &mut Vec<FieldError>) {
             format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     } else if n > 1024 {
-        errors.push(FieldError::new("password", "must be at most 1024 characters"));
+        errors.push(FieldError::new(
+            "password",
+            "must be at most 1024 characters",
+        ));
     }
 }
 
@@ -302,13 +309,17 @@ pub fn check_binding(
         (Role::Coordinator, None, _) => {
             errors.push(FieldError::new("chapter_id", "required for a coordinator"))
         }
-        (Role::Hospital, _, None) => {
-            errors.push(FieldError::new("hospital_id", "required for a hospital user"))
-        }
+        (Role::Hospital, _, None) => errors.push(FieldError::new(
+            "hospital_id",
+            "required for a hospital user",
+        )),
         _ => {}
     }
     if role != Role::Coordinator && chapter_id.is_some() {
-        errors.push(FieldError::new("chapter_id", "only coordinators belong to a chapter"));
+        errors.push(FieldError::new(
+            "chapter_id",
+            "only coordinators belong to a chapter",
+        ));
     }
     if role != Role::Hospital && hospital_id.is_some() {
         errors.push(FieldError::new(
@@ -332,7 +343,9 @@ pub fn insert_user(conn: &mut hienmau_db::DbConn, row: &User) -> Result<(), ApiE
         }
     }
     users::insert(conn, row).map_err(|e| match e {
-        e if e.is_unique_on("username") || matches!(e, hienmau_db::DbError::UniqueViolation { .. }) => {
+        e if e.is_unique_on("username")
+            || matches!(e, hienmau_db::DbError::UniqueViolation { .. }) =>
+        {
             ApiError::Conflict {
                 detail: "username is taken".to_owned(),
                 existing_id: None,
@@ -395,7 +408,12 @@ pub async fn create_user(
     check_password(&body.password, &mut errors);
     let chapter_id = body.chapter_id.map(|c| c.to_string());
     let hospital_id = body.hospital_id.map(|h| h.to_string());
-    check_binding(body.role, chapter_id.as_deref(), hospital_id.as_deref(), &mut errors);
+    check_binding(
+        body.role,
+        chapter_id.as_deref(),
+        hospital_id.as_deref(),
+        &mut errors,
+    );
     ApiError::check(errors)?;
     let password_hash = state.hasher.hash(body.password).await?;
     let now = hienmau_db::now();
@@ -494,7 +512,12 @@ pub fn create_user_blocking(
     let mut errors = Vec::new();
     check_username(username, &mut errors);
     check_password(password, &mut errors);
-    check_binding(role, chapter_id.as_deref(), hospital_id.as_deref(), &mut errors);
+    check_binding(
+        role,
+        chapter_id.as_deref(),
+        hospital_id.as_deref(),
+        &mut errors,
+    );
     ApiError::check(errors).map_err(|e| e.to_string())?;
     let now = hienmau_db::now();
     let row = User {

@@ -109,13 +109,16 @@ pub struct StoredResponse {
 }
 
 impl StoredResponse {
-    /// The answer as an HTTP response.
-    pub fn into_response(self) -> HttpResponse {
+    /// The answer as an HTTP response; a replay says so in an `Idempotency-Key: replayed`
+    /// header (the status and body are the first response's).
+    pub fn into_response(self, replayed: bool) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "application/json"))
-            .insert_header((HEADER, "replayed"))
-            .body(self.body)
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, "application/json"));
+        if replayed {
+            res.insert_header((HEADER, "replayed"));
+        }
+        res.body(self.body)
     }
 }
 
