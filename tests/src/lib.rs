@@ -75,7 +75,11 @@ impl Resp {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self.json()
     }
 
@@ -134,20 +138,21 @@ impl TestApp {
         let server_state = state.clone();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = actix_web::HttpServer::new(move || {
-                    hienmau_api::app(server_state.clone())
-                })
-                .workers(2)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .expect("bind");
+                let server =
+                    actix_web::HttpServer::new(move || hienmau_api::app(server_state.clone()))
+                        .workers(2)
+                        .disable_signals()
+                        .bind("127.0.0.1:0")
+                        .expect("bind");
                 let addr = server.addrs()[0];
                 let server = server.run();
                 tx.send((addr, server.handle())).expect("report address");
                 server.await.expect("server runs");
             });
         });
-        let (addr, handle) = rx.recv_timeout(Duration::from_secs(30)).expect("server started");
+        let (addr, handle) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server started");
         let admin_id = hienmau_api::handlers::org::create_user_blocking(
             &state,
             "admin",
@@ -175,7 +180,13 @@ impl TestApp {
     }
 
     /// Sends a request; `token` is sent as a bearer credential; `body` as JSON.
-    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
         self.call_with(method, path, token, body, &[])
     }
 
@@ -209,7 +220,14 @@ impl TestApp {
     }
 
     /// Sends a raw body with a content type.
-    pub fn call_raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> Resp {
+    pub fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Resp {
         let url = format!("{}{}", self.base, path);
         let mut req = ureq::request(method, &url)
             .timeout(Duration::from_secs(60))
@@ -275,7 +293,8 @@ impl TestApp {
             Some(p) => json!({ "name": name, "parent_id": p }),
             None => json!({ "name": name }),
         };
-        self.post("/api/v1/chapters", self.admin(), body).expect(201)["id"]
+        self.post("/api/v1/chapters", self.admin(), body)
+            .expect(201)["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -296,7 +315,13 @@ impl TestApp {
 
     /// Creates a user of `role` (bound to `chapter` or `hospital`) and signs in; returns
     /// (user id, token).
-    pub fn user(&self, username: &str, role: &str, chapter: Option<&str>, hospital: Option<&str>) -> (String, String) {
+    pub fn user(
+        &self,
+        username: &str,
+        role: &str,
+        chapter: Option<&str>,
+        hospital: Option<&str>,
+    ) -> (String, String) {
         let r = self.post(
             "/api/v1/users",
             self.admin(),

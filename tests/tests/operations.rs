@@ -155,9 +155,11 @@ fn serve_migrates_a_fresh_postgres_database() {
     // The schema is there: the pool of a second connection sees the migrated tables.
     let pool = db.pool();
     let mut conn = pool.get().unwrap();
-    assert!(hienmau_db::repo::users::find_by_username(&mut conn, "nobody")
-        .unwrap()
-        .is_none());
+    assert!(
+        hienmau_db::repo::users::find_by_username(&mut conn, "nobody")
+            .unwrap()
+            .is_none()
+    );
     drop(server);
 }
 
@@ -176,7 +178,11 @@ fn pg_bindir() -> PathBuf {
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     versions.sort();
     versions
@@ -248,7 +254,10 @@ impl Cluster {
             self.dir.path().display()
         );
         let log = self.dir.path().join("pg.log").display().to_string();
-        self.run("pg_ctl", &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"]);
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"],
+        );
     }
 
     fn stop(&self) {
@@ -291,13 +300,18 @@ fn ready_follows_a_postgres_that_stops_and_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &[("DATABASE_URL", &cluster.url()), ("HIENMAU_JWT_SECRET", SECRET)],
+        &[
+            ("DATABASE_URL", &cluster.url()),
+            ("HIENMAU_JWT_SECRET", SECRET),
+        ],
     );
     server.wait_for("/ready", 200, Duration::from_secs(20));
 
     cluster.stop();
     let asked = Instant::now();
-    let (status, body) = server.get("/ready").expect("an answer while the database is down");
+    let (status, body) = server
+        .get("/ready")
+        .expect("an answer while the database is down");
     let took = asked.elapsed();
     assert_eq!(status, 503, "body: {body}");
     assert!(body.contains("\"code\":\"unavailable\""), "body: {body}");

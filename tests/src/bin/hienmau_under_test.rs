@@ -1,1 +1,3 @@
-fn main() -> std::process::ExitCode { hienmau_api::cli::main() }
+fn main() -> std::process::ExitCode {
+    hienmau_api::cli::main()
+}

@@ -48,6 +48,7 @@ fn parse_body(value: Value) -> Result<DonationBody, ApiError> {
         (status = 403, description = "Role may not record donations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event in the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "unit_code already recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at outside the drive's dates or in the future, deferral without reason or end), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donation(
@@ -108,15 +109,32 @@ pub struct BatchBody {
     pub items: Vec<Value>,
 }
 
-/// One item of a batch: a donation body plus the client's reference (documentation only:
-/// items are read one by one, so that one unreadable item loses no other).
+/// One item of a batch: the fields of a donation body plus the client's reference.
+/// (Documentation only: items are read one by one, so that one unreadable item loses no
+/// other; an unknown field makes that item 400.)
 #[derive(Debug, ToSchema)]
 pub struct BatchItem {
     /// The client's reference (1–64 characters), recorded at most once per event.
     pub client_ref: String,
-    /// The donation.
-    #[serde(flatten)]
-    pub donation: DonationBody,
+    /// The donor.
+    pub donor_id: Uuid,
+    /// `whole_blood`, `red_cells`, `platelets` or `plasma`.
+    #[schema(example = "whole_blood")]
+    pub component: String,
+    /// Millilitres; required for a collection.
+    pub volume_ml: Option<i32>,
+    /// `collected` or `deferred`.
+    pub outcome: service::Outcome,
+    /// When (RFC 3339); defaults to now.
+    pub donated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A pre-labelled bag's code; generated when omitted.
+    pub unit_code: Option<String>,
+    /// Deferral only, required.
+    pub deferral_reason: Option<String>,
+    /// Deferral only: the first day the donor may give again.
+    pub deferred_until: Option<chrono::NaiveDate>,
+    /// Deferral only: a permanent deferral.
+    pub permanent: Option<bool>,
 }
 
 /// The answer to a batch.
@@ -356,6 +374,7 @@ pub struct VoidBody {
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not void donations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donation in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty reason", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn void_donation(

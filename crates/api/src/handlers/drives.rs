@@ -239,6 +239,7 @@ fn units_of(conn: &mut DbConn, id: &str) -> Result<i64, ApiError> {
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The chapter is outside the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: empty name, ends_on before starts_on, negative target, unknown chapter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_drive(
@@ -377,7 +378,8 @@ pub async fn get_drive(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drive in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, ends_on before starts_on, or an event or donation outside the new dates", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, ends_on before starts_on, or an event outside the new dates", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_drive(
     state: web::Data<AppState>,
@@ -492,6 +494,7 @@ pub async fn drive_tally(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drive in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty site, or held_on outside the drive's dates", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_event(

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod awards;
+pub mod candidates;
 pub mod chapters;
 pub mod donations;
 pub mod donors;

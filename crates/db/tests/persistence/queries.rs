@@ -452,7 +452,7 @@ fn drives_list_by_overlap_and_subtree() {
         );
         assert!(matches!(
             drives::list(conn, &DriveFilter::default(), Some("not-a-date\tx"), 1),
-            Err(DbError::NotFound)
+            Err(DbError::BadCursor)
         ));
 
         // Updates.
@@ -821,7 +821,7 @@ fn emergency_requests_list_and_status() {
         assert_eq!(list(conn, None, Some("cancelled"), 1).len(), 1);
         assert!(matches!(
             emergency::list_requests(conn, None, None, Some("garbage\tid"), 1),
-            Err(DbError::NotFound)
+            Err(DbError::BadCursor)
         ));
 
         let r = &all[0];
