@@ -27,6 +27,8 @@ pub enum Command {
     Serve,
     /// Runs pending migrations and exits.
     Migrate,
+    /// Loads a demonstration province (idempotent) and prints the accounts it created.
+    Demo,
     /// Manages users.
     User {
         /// What to do with users.
@@ -84,6 +86,14 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
     let state = startup::build_state(settings).map_err(|e| e.to_string())?;
     match command {
         Command::Serve => serve(state),
+        Command::Demo => {
+            startup::migrate(&state).map_err(|e| e.to_string())?;
+            print_demo(
+                &state,
+                crate::demo::load(&state).map_err(|e| e.to_string())?,
+            );
+            Ok(())
+        }
         Command::Migrate => {
             let n = startup::migrate(&state).map_err(|e| e.to_string())?;
             println!("{n} migration(s) applied");
@@ -153,4 +163,54 @@ fn serve(state: crate::AppState) -> Result<(), String> {
         tracing::info!(%bind, "serving");
         server.run().await.map_err(|e| e.to_string())
     })
+}
+
+fn print_demo(state: &crate::AppState, result: crate::demo::DemoResult) {
+    use crate::demo::DemoResult;
+    let (accounts, summary) = match result {
+        DemoResult::AlreadyLoaded => {
+            println!(
+                "The demonstration data is already loaded; nothing was written. Its accounts \
+                 are the ones printed the first time (an admin can reset a password with \
+                 PATCH /api/v1/users/{{id}})."
+            );
+            return;
+        }
+        DemoResult::Loaded { accounts, summary } => (accounts, summary),
+    };
+    println!("Loaded a demonstration province modelled on Lào Cai's 2023 report:");
+    println!(
+        "  {} chapters, {} donors, {} drives with {} events, {} units at events, {} deferrals, {} emergency units",
+        summary.chapters,
+        summary.donors,
+        summary.drives,
+        summary.events,
+        summary.drive_units,
+        summary.deferrals,
+        summary.emergency_units
+    );
+    println!();
+    println!("Accounts (passwords are shown this once):");
+    for a in &accounts {
+        println!(
+            "  {:<26} {:<18} {:<12} {}",
+            a.username,
+            a.password,
+            a.role.as_str(),
+            a.scope
+        );
+    }
+    let base = format!("http://{}", state.settings.bind);
+    if let Some(c) = accounts.iter().find(|a| a.username == "demo.coordinator") {
+        println!();
+        println!("Try it (start the server with `hienmau serve` first):");
+        println!(
+            "  TOKEN=$(curl -s -X POST {base}/api/v1/auth/login -H 'content-type: application/json' \\\n    -d '{{\"username\":\"{}\",\"password\":\"{}\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
+            c.username, c.password
+        );
+        println!(
+            "  curl -s {base}/api/v1/drives/{}/tally -H \"Authorization: Bearer $TOKEN\"",
+            summary.first_drive_id
+        );
+    }
 }

@@ -9,6 +9,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod openapi;

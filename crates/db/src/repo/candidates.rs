@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Integer};
+use diesel::sql_types::{Bool, Integer, Nullable, Timestamp};
 
 use crate::models::Donor;
 use crate::repo::Db;
@@ -41,8 +41,18 @@ pub struct CandidateQuery {
     pub limit: i64,
 }
 
+/// `COALESCE(last_donation_at, prior_last_donation_on)`, for ordering only. Portable as
+/// written: PostgreSQL resolves the pair to `timestamp` (the date at midnight), and SQLite
+/// compares the stored ISO texts, where `YYYY-MM-DD` sorts before every time of that day.
+fn last_donation() -> diesel::expression::SqlLiteral<Nullable<Timestamp>> {
+    diesel::dsl::sql::<Nullable<Timestamp>>(
+        "COALESCE(donors.last_donation_at, donors.prior_last_donation_on)",
+    )
+}
+
 /// The candidates, best first: identical before compatible, then same commune, same province,
-/// elsewhere, then never donated, then the longest since the last donation; id breaks ties.
+/// elsewhere, then never donated, then the longest since the last donation (recorded, else the
+/// paper-era date); id breaks ties.
 pub fn find(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor>, DbError> {
     let all_groups: Vec<String> = q
         .identical_groups
@@ -109,9 +119,14 @@ pub fn find(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor>, DbError
             match_rank.asc(),
             place_rank.asc(),
             // Never donated first; NULL placement differs between backends, so sort on the
-            // flag explicitly.
-            donors::last_donation_at.is_not_null().asc(),
-            donors::last_donation_at.asc(),
+            // flag explicitly. The last donation is the last recorded one, else the paper-era
+            // `prior_last_donation_on` (as the API shows it): a donor with only paper history
+            // has donated too.
+            donors::last_donation_at
+                .is_not_null()
+                .or(donors::prior_last_donation_on.is_not_null())
+                .asc(),
+            last_donation().asc(),
             donors::id.asc(),
         ))
         .limit(q.limit)

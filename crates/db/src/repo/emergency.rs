@@ -29,6 +29,17 @@ pub fn find_request(conn: &mut DbConn, id: &str) -> Result<Option<EmergencyReque
         .optional()?)
 }
 
+/// Locks a request's row for the rest of the transaction (a no-op `UPDATE`: the row lock on
+/// PostgreSQL, which `MultiConnection` cannot take with `FOR UPDATE`; SQLite's `BEGIN
+/// IMMEDIATE` already holds the write lock), so that concurrent donations for one request
+/// count their units one after the other. False when there is no such request.
+pub fn lock_request(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
+    let n = diesel::update(emergency_requests::table.find(id))
+        .set(emergency_requests::status.eq(emergency_requests::status))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
 /// Requests, newest first (opened_at, then id, descending: one backward index scan),
 /// optionally of one
 /// hospital and in one status; keyset-paged with `"{opened_at}\t{id}"` (the instant as

@@ -11,8 +11,11 @@ pub mod donors;
 pub mod drives;
 pub mod emergency;
 pub mod events;
+pub mod honors;
 pub mod hospitals;
 pub mod idempotency;
+pub(crate) mod raw;
+pub mod reports;
 pub mod users;
 
 use crate::{DbConn, DbError};

@@ -1,0 +1,288 @@
+//! Honors: which donors are due a tier as of a day, computed by the database.
+//!
+//! A donor's count as of day D is `prior_donations` plus their collected, not voided
+//! donations with `donated_on <= D`; the award held is the highest tier awarded on or before
+//! D; the tier due is the highest threshold reached above it. A donor's chapter as of D is the
+//! chapter of their most recent collected, not voided donation on or before D (ties on the
+//! instant broken by id); an emergency donation has no chapter, so a donor whose latest
+//! donation was for an emergency request (or who has only paper-era donations) has none and
+//! is left out by a chapter filter.
+//!
+//! Everything is one statement of aggregates (a window over the donations up to D, a
+//! `GROUP BY` over the awards up to D, a `CASE` over the configured thresholds), paged by the
+//! key `(tier, name_folded, donor_id)`, which sorts the same on both backends.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use crate::repo::raw::{self, Param, Sql};
+use crate::repo::{like_prefix, Page};
+use crate::schema::{donations, donors};
+use crate::{DbConn, DbError};
+
+/// What to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueQuery {
+    /// The cut-off day (inclusive) for donations and awards.
+    pub as_of: NaiveDate,
+    /// The configured thresholds (any order; each above 0).
+    pub thresholds: Vec<u32>,
+    /// Only donors due a tier at or above this threshold.
+    pub min_tier: Option<u32>,
+    /// Only donors whose chapter as of the day lies in the subtree with this path prefix.
+    pub chapter_path_prefix: Option<String>,
+}
+
+/// A donor due a tier.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct DueRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub donor_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub full_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name_folded: String,
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    pub date_of_birth: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub phone: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub commune: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub province: Option<String>,
+    /// Prior donations plus collected donations up to the day.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub donation_count: i64,
+    /// The threshold due.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub tier: i64,
+    /// The highest tier awarded up to the day; 0 for none.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub highest_award: i64,
+    /// The last collected donation up to the day (UTC).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    pub last_donation_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    pub prior_last_donation_on: Option<NaiveDate>,
+    /// The donor's chapter as of the day (see the module documentation).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub chapter_id: Option<String>,
+}
+
+impl DueRow {
+    /// The paging key `"{tier}\t{name_folded}\t{donor_id}"`.
+    pub fn key(&self) -> String {
+        format!("{}\t{}\t{}", self.tier, self.name_folded, self.donor_id)
+    }
+}
+
+const COLUMNS: &str = "donor_id, full_name, name_folded, date_of_birth, phone, commune, \
+     province, donation_count, tier, highest_award, last_donation_at, prior_last_donation_on, \
+     chapter_id";
+
+/// The common table expressions ending in `due`: every donor with their count, award held,
+/// tier reached and chapter as of the day. Thresholds are the application's numbers, written
+/// as literals; the day is bound.
+pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32]) -> Sql {
+    let mut sorted: Vec<u32> = thresholds.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let mut case = String::from("CASE");
+    for t in &sorted {
+        case.push_str(&format!(" WHEN s.cnt >= {t} THEN {t}"));
+    }
+    case.push_str(" ELSE 0 END");
+
+    let mut s = Sql::new();
+    s.push(
+        "WITH latest AS ( \
+           SELECT donor_id, chapter_id, donated_at AS last_at, n FROM ( \
+             SELECT donor_id, chapter_id, donated_at, \
+                    ROW_NUMBER() OVER (PARTITION BY donor_id ORDER BY donated_at DESC, id DESC) AS rn, \
+                    COUNT(*) OVER (PARTITION BY donor_id) AS n \
+             FROM donations \
+             WHERE outcome = 'collected' AND NOT voided AND donated_on <= ",
+    )
+    .bind(Param::Date(as_of))
+    .push(
+        " ) x WHERE rn = 1 \
+         ), held AS ( \
+           SELECT donor_id, MAX(tier) AS top FROM awards WHERE awarded_on <= ",
+    )
+    .bind(Param::Date(as_of))
+    .push(
+        " GROUP BY donor_id \
+         ), scored AS ( \
+           SELECT d.id AS donor_id, d.full_name, d.name_folded, d.date_of_birth, d.phone, \
+                  d.commune, d.province, d.prior_donations + COALESCE(l.n, 0) AS cnt, \
+                  COALESCE(h.top, 0) AS top, l.last_at, d.prior_last_donation_on, l.chapter_id \
+           FROM donors d \
+           LEFT JOIN latest l ON l.donor_id = d.id \
+           LEFT JOIN held h ON h.donor_id = d.id \
+         ), due AS ( \
+           SELECT s.donor_id, s.full_name, s.name_folded, s.date_of_birth, s.phone, s.commune, \
+                  s.province, CAST(s.cnt AS BIGINT) AS donation_count, \
+                  CAST(",
+    )
+    .push(&case)
+    .push(
+        " AS BIGINT) AS tier, CAST(s.top AS BIGINT) AS highest_award, \
+                  s.last_at AS last_donation_at, s.prior_last_donation_on, s.chapter_id \
+           FROM scored s \
+         ) ",
+    );
+    s
+}
+
+/// `WHERE …` over `due`: due at all, and the query's filters.
+fn due_filter(q: &DueQuery) -> Sql {
+    let mut s = Sql::new();
+    s.push(" WHERE tier > highest_award");
+    if let Some(min) = q.min_tier {
+        s.push(" AND tier >= ").bind(Param::BigInt(i64::from(min)));
+    }
+    if let Some(prefix) = &q.chapter_path_prefix {
+        s.push(" AND chapter_id IN (SELECT id FROM chapters WHERE path LIKE ")
+            .bind(Param::Text(like_prefix(prefix)))
+            .push(" ESCAPE '\\')");
+    }
+    s
+}
+
+/// `AND (tier, name_folded, donor_id) > cursor`, written out for both backends.
+fn after_key(after: &str) -> Result<Sql, DbError> {
+    let mut parts = after.splitn(3, '\t');
+    let (Some(tier), Some(name), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(DbError::BadCursor);
+    };
+    let tier: i64 = tier.parse().map_err(|_| DbError::BadCursor)?;
+    let mut s = Sql::new();
+    s.push(" AND (tier > ")
+        .bind(Param::BigInt(tier))
+        .push(" OR (tier = ")
+        .bind(Param::BigInt(tier))
+        .push(" AND (name_folded > ")
+        .bind(Param::Text(name.to_owned()))
+        .push(" OR (name_folded = ")
+        .bind(Param::Text(name.to_owned()))
+        .push(" AND donor_id > ")
+        .bind(Param::Text(id.to_owned()))
+        .push("))))");
+    Ok(s)
+}
+
+/// One page of the donors due a tier, by (tier, name_folded, donor_id); `after` is the `next`
+/// of the previous page.
+pub fn due_page(
+    conn: &mut DbConn,
+    q: &DueQuery,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<DueRow>, DbError> {
+    let mut s = due_cte(q.as_of, &q.thresholds);
+    s.push(&format!("SELECT {COLUMNS} FROM due"))
+        .append(&due_filter(q));
+    if let Some(after) = after {
+        s.append(&after_key(after)?);
+    }
+    s.push(" ORDER BY tier, name_folded, donor_id LIMIT ")
+        .bind(Param::BigInt(limit + 1));
+    let rows = raw::load::<DueRow>(conn, &s)?;
+    Ok(Page::from_overfetch(rows, limit, DueRow::key))
+}
+
+/// How many donors are due a tier.
+pub fn due_count(conn: &mut DbConn, q: &DueQuery) -> Result<i64, DbError> {
+    let mut s = due_cte(q.as_of, &q.thresholds);
+    s.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM due")
+        .append(&due_filter(q));
+    raw::count(conn, &s)
+}
+
+/// Streams every donor due a tier, in order, to `sink` in chunks of `chunk` rows, and returns
+/// how many rows were sent. `sink` returns false to stop (the reader went away).
+///
+/// The list is computed once into a temporary table (on this connection only, inside one read
+/// transaction, dropped at its end) and read back in keyset-paged chunks, so the process holds
+/// one chunk at a time however long the list, and every chunk sees the same snapshot.
+pub fn export_due(
+    conn: &mut DbConn,
+    q: &DueQuery,
+    chunk: i64,
+    mut sink: impl FnMut(Vec<DueRow>) -> bool,
+) -> Result<u64, DbError> {
+    let on_commit = match conn {
+        DbConn::Pg(_) => " ON COMMIT DROP",
+        DbConn::Sqlite(_) => "",
+    };
+    conn.transaction::<u64, DbError, _>(|conn| {
+        let mut create = Sql::new();
+        create.push(&format!(
+            "CREATE TEMP TABLE honors_export (donor_id TEXT NOT NULL, full_name TEXT NOT NULL, \
+             name_folded TEXT NOT NULL, date_of_birth DATE NOT NULL, phone TEXT, commune TEXT, \
+             province TEXT, donation_count BIGINT NOT NULL, tier BIGINT NOT NULL, \
+             highest_award BIGINT NOT NULL, last_donation_at TIMESTAMP, \
+             prior_last_donation_on DATE, chapter_id TEXT){on_commit}"
+        ));
+        raw::execute(conn, &create)?;
+        let mut fill = due_cte(q.as_of, &q.thresholds);
+        fill.push(&format!(
+            "INSERT INTO honors_export ({COLUMNS}) SELECT {COLUMNS} FROM due"
+        ))
+        .append(&due_filter(q));
+        raw::execute(conn, &fill)?;
+        let mut index = Sql::new();
+        index.push(
+            "CREATE INDEX honors_export_key ON honors_export (tier, name_folded, donor_id)",
+        );
+        raw::execute(conn, &index)?;
+
+        let mut sent = 0u64;
+        let mut after: Option<String> = None;
+        loop {
+            let mut s = Sql::new();
+            s.push(&format!("SELECT {COLUMNS} FROM honors_export WHERE 1 = 1"));
+            if let Some(a) = &after {
+                s.append(&after_key(a)?);
+            }
+            s.push(" ORDER BY tier, name_folded, donor_id LIMIT ")
+                .bind(Param::BigInt(chunk));
+            let rows = raw::load::<DueRow>(conn, &s)?;
+            let n = rows.len();
+            after = rows.last().map(DueRow::key);
+            sent += n as u64;
+            if n == 0 || !sink(rows) || i64::try_from(n).unwrap_or(0) < chunk {
+                break;
+            }
+        }
+        let mut drop = Sql::new();
+        drop.push("DROP TABLE honors_export");
+        raw::execute(conn, &drop)?;
+        Ok(sent)
+    })
+}
+
+/// A donor's count as of `day`: prior donations plus collected, not voided donations on or
+/// before it. None when the donor does not exist.
+pub fn count_as_of(
+    conn: &mut DbConn,
+    donor_id: &str,
+    day: NaiveDate,
+) -> Result<Option<i64>, DbError> {
+    let Some(prior) = donors::table
+        .find(donor_id)
+        .select(donors::prior_donations)
+        .first::<i32>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let recorded: i64 = donations::table
+        .filter(donations::donor_id.eq(donor_id))
+        .filter(donations::outcome.eq("collected"))
+        .filter(donations::voided.eq(false))
+        .filter(donations::donated_on.le(day))
+        .select(count_star())
+        .first(conn)?;
+    Ok(Some(i64::from(prior) + recorded))
+}

@@ -1,0 +1,260 @@
+//! The annual report's figures, every one an SQL aggregate (indexes: `donations (donated_on,
+//! outcome, voided)`, `donations (drive_id, …)`, `drives (starts_on, ends_on)`, `chapters
+//! (path)`); no donation is loaded into memory.
+//!
+//! Scope: without a chapter every figure covers everything. With a chapter (its subtree, by
+//! path prefix) a donation counts when it was made at an event of a drive of the subtree;
+//! emergency donations belong to no chapter and so count only in a report without a chapter.
+//! Donors due an honor are attributed as in [`crate::repo::honors`] (the chapter of their
+//! latest collected donation up to 31 December); reserve donors likewise, falling back to the
+//! chapter that registered them when they have no donation on record.
+
+use chrono::NaiveDate;
+use diesel::QueryableByName;
+
+use crate::repo::honors::{self, DueQuery};
+use crate::repo::like_prefix;
+use crate::repo::raw::{self, Param, Sql};
+use crate::{DbConn, DbError};
+
+/// Which figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnualQuery {
+    /// First day of the year.
+    pub from: NaiveDate,
+    /// Last day of the year (31 December): also the honors and reserve cut-off.
+    pub to: NaiveDate,
+    /// The subtree (a chapter's path), or None for everything.
+    pub chapter_path_prefix: Option<String>,
+    /// The configured honor thresholds.
+    pub thresholds: Vec<u32>,
+}
+
+/// Units of one chapter (drives of that chapter itself, not of those below).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ChapterUnits {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub chapter_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub units: i64,
+}
+
+/// Units of one drive in the year.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct DriveUnits {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub drive_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    pub starts_on: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub units: i64,
+}
+
+/// The figures of a year (see the contract's "Reports").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Annual {
+    pub drives: i64,
+    pub events: i64,
+    pub drive_units: i64,
+    pub emergency_units: i64,
+    pub volume_ml: i64,
+    pub deferrals: i64,
+    pub donors: i64,
+    pub new_donors: i64,
+    pub reserve_donors: i64,
+    pub honor_due: i64,
+    /// Chapters with units in the year, unsorted (the caller sorts by units and folded name).
+    pub by_chapter: Vec<ChapterUnits>,
+    /// Drives with at least one day in the year, with their units, unsorted.
+    pub by_drive: Vec<DriveUnits>,
+}
+
+#[derive(Debug, QueryableByName)]
+struct Totals {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    drive_units: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    emergency_units: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    volume_ml: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    donors: i64,
+}
+
+/// `{alias}.chapter_id IN (subtree)`, or `1 = 1` without a chapter.
+fn in_scope(alias: &str, prefix: Option<&str>) -> Sql {
+    let mut s = Sql::new();
+    match prefix {
+        Some(p) => {
+            s.push(&format!(
+                "{alias}.chapter_id IN (SELECT id FROM chapters WHERE path LIKE "
+            ))
+            .bind(Param::Text(like_prefix(p)))
+            .push(" ESCAPE '\\')");
+        }
+        None => {
+            s.push("1 = 1");
+        }
+    }
+    s
+}
+
+/// The donations of the year with `outcome`, not voided, in scope (alias `dn`).
+fn counted(q: &AnnualQuery, outcome: &str) -> Sql {
+    let mut s = Sql::new();
+    s.push(&format!(
+        "dn.outcome = '{outcome}' AND NOT dn.voided AND dn.donated_on >= "
+    ))
+    .bind(Param::Date(q.from))
+    .push(" AND dn.donated_on <= ")
+    .bind(Param::Date(q.to));
+    match q.chapter_path_prefix.as_deref() {
+        Some(p) => {
+            s.push(" AND dn.event_id IS NOT NULL AND ")
+                .append(&in_scope("dn", Some(p)));
+        }
+        None => {
+            s.push(" AND (dn.event_id IS NOT NULL OR dn.emergency_request_id IS NOT NULL)");
+        }
+    }
+    s
+}
+
+/// Computes the year's figures.
+pub fn annual(conn: &mut DbConn, q: &AnnualQuery) -> Result<Annual, DbError> {
+    let prefix = q.chapter_path_prefix.as_deref();
+    let mut a = Annual::default();
+
+    let mut s = Sql::new();
+    s.push(
+        "SELECT CAST(COUNT(dn.event_id) AS BIGINT) AS drive_units, \
+         CAST(COUNT(dn.emergency_request_id) AS BIGINT) AS emergency_units, \
+         CAST(COALESCE(SUM(dn.volume_ml), 0) AS BIGINT) AS volume_ml, \
+         CAST(COUNT(DISTINCT dn.donor_id) AS BIGINT) AS donors \
+         FROM donations dn WHERE ",
+    )
+    .append(&counted(q, "collected"));
+    if let Some(t) = raw::load::<Totals>(conn, &s)?.into_iter().next() {
+        a.drive_units = t.drive_units;
+        a.emergency_units = t.emergency_units;
+        a.volume_ml = t.volume_ml;
+        a.donors = t.donors;
+    }
+
+    let mut s = Sql::new();
+    s.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM donations dn WHERE ")
+        .append(&counted(q, "deferred"));
+    a.deferrals = raw::count(conn, &s)?;
+
+    // New donors: no paper history and no collection before the year.
+    let mut s = Sql::new();
+    s.push(
+        "SELECT CAST(COUNT(DISTINCT dn.donor_id) AS BIGINT) AS n FROM donations dn \
+         JOIN donors d ON d.id = dn.donor_id WHERE d.prior_donations = 0 AND ",
+    )
+    .append(&counted(q, "collected"))
+    .push(
+        " AND NOT EXISTS (SELECT 1 FROM donations e WHERE e.donor_id = dn.donor_id \
+         AND e.outcome = 'collected' AND NOT e.voided AND e.donated_on < ",
+    )
+    .bind(Param::Date(q.from))
+    .push(")");
+    a.new_donors = raw::count(conn, &s)?;
+
+    let mut s = Sql::new();
+    s.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM drives dr WHERE dr.starts_on <= ")
+        .bind(Param::Date(q.to))
+        .push(" AND dr.ends_on >= ")
+        .bind(Param::Date(q.from))
+        .push(" AND ")
+        .append(&in_scope("dr", prefix));
+    a.drives = raw::count(conn, &s)?;
+
+    let mut s = Sql::new();
+    s.push(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events ev \
+         JOIN drives dr ON dr.id = ev.drive_id WHERE ev.held_on >= ",
+    )
+    .bind(Param::Date(q.from))
+    .push(" AND ev.held_on <= ")
+    .bind(Param::Date(q.to))
+    .push(" AND ")
+    .append(&in_scope("dr", prefix));
+    a.events = raw::count(conn, &s)?;
+
+    let mut s = Sql::new();
+    s.push(
+        "SELECT ch.id AS chapter_id, ch.name AS name, CAST(COUNT(*) AS BIGINT) AS units \
+         FROM donations dn JOIN chapters ch ON ch.id = dn.chapter_id \
+         WHERE dn.event_id IS NOT NULL AND ",
+    )
+    .append(&counted(q, "collected"))
+    .push(" GROUP BY ch.id, ch.name");
+    a.by_chapter = raw::load::<ChapterUnits>(conn, &s)?;
+
+    let mut s = Sql::new();
+    s.push(
+        "SELECT dr.id AS drive_id, dr.name AS name, dr.starts_on AS starts_on, \
+         CAST((SELECT COUNT(*) FROM donations dn WHERE dn.drive_id = dr.id \
+               AND dn.outcome = 'collected' AND NOT dn.voided AND dn.donated_on >= ",
+    )
+    .bind(Param::Date(q.from))
+    .push(" AND dn.donated_on <= ")
+    .bind(Param::Date(q.to))
+    .push(") AS BIGINT) AS units FROM drives dr WHERE dr.starts_on <= ")
+    .bind(Param::Date(q.to))
+    .push(" AND dr.ends_on >= ")
+    .bind(Param::Date(q.from))
+    .push(" AND ")
+    .append(&in_scope("dr", prefix));
+    a.by_drive = raw::load::<DriveUnits>(conn, &s)?;
+
+    // Reserve members on 31 December: in the reserve now and since a day on or before it
+    // (withdrawals are not kept as history, so a donor who withdrew counts in no year).
+    let mut s = Sql::new();
+    match prefix {
+        None => {
+            s.push(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM donors d \
+                 WHERE d.reserve AND d.reserve_since <= ",
+            )
+            .bind(Param::Date(q.to));
+        }
+        Some(p) => {
+            s.push(
+                "WITH latest AS (SELECT donor_id, chapter_id FROM ( \
+                   SELECT donor_id, chapter_id, ROW_NUMBER() OVER \
+                     (PARTITION BY donor_id ORDER BY donated_at DESC, id DESC) AS rn \
+                   FROM donations WHERE outcome = 'collected' AND NOT voided \
+                   AND donated_on <= ",
+            )
+            .bind(Param::Date(q.to))
+            .push(
+                ") x WHERE rn = 1) \
+                 SELECT CAST(COUNT(*) AS BIGINT) AS n FROM donors d \
+                 LEFT JOIN latest l ON l.donor_id = d.id \
+                 WHERE d.reserve AND d.reserve_since <= ",
+            )
+            .bind(Param::Date(q.to))
+            .push(" AND COALESCE(l.chapter_id, d.chapter_id) IN (SELECT id FROM chapters WHERE path LIKE ")
+            .bind(Param::Text(like_prefix(p)))
+            .push(" ESCAPE '\\')");
+        }
+    }
+    a.reserve_donors = raw::count(conn, &s)?;
+
+    a.honor_due = honors::due_count(
+        conn,
+        &DueQuery {
+            as_of: q.to,
+            thresholds: q.thresholds.clone(),
+            min_tier: None,
+            chapter_path_prefix: q.chapter_path_prefix.clone(),
+        },
+    )?;
+    Ok(a)
+}
