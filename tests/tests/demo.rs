@@ -15,7 +15,10 @@ fn demo(app: &TestApp) -> String {
         .current_dir(dir.path())
         .env_clear()
         .env("DATABASE_URL", &app.db.url)
-        .env("HIENMAU_JWT_SECRET", "demo-test-secret-0123456789abcdefghij")
+        .env(
+            "HIENMAU_JWT_SECRET",
+            "demo-test-secret-0123456789abcdefghij",
+        )
         .output()
         .unwrap();
     assert!(

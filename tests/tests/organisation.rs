@@ -105,6 +105,9 @@ backend_tests! {
         let list = app.get("/api/v1/hospitals", &t.admin).expect(200);
         assert!(ids(&list).contains(&created["id"].as_str().unwrap().to_owned()));
         app.call("GET", "/api/v1/hospitals", None, None).expect_problem(401, "unauthorized");
+        for token in [&t.coordinator, &t.hospital, &t.honors] {
+            app.get("/api/v1/hospitals", token).expect_problem(403, "forbidden");
+        }
         app.post("/api/v1/hospitals", &t.admin, json!({ "name": "" })).expect_problem(422, "invalid_request");
         app.post("/api/v1/hospitals", &t.admin, json!({ "province": "Lào Cai" }))
             .expect_problem(400, "invalid_request");

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::handlers::{api_keys, audit_log, emergency};
 use crate::handlers::{auth, donations, donors, drives, ops, org};
+use crate::handlers::{honors, reports};
 
 /// The API's OpenAPI 3 document.
 #[derive(OpenApi)]
@@ -24,6 +26,13 @@ use crate::handlers::{auth, donations, donors, drives, ops, org};
         drives::drive_tally, drives::create_event, drives::list_events, drives::get_event,
         donations::create_donation, donations::create_batch, donations::get_donation,
         donations::void_donation,
+        api_keys::create_api_key, api_keys::list_api_keys, api_keys::revoke_api_key,
+        emergency::create_request, emergency::list_requests, emergency::get_request,
+        emergency::cancel_request, emergency::list_candidates, emergency::create_response,
+        emergency::list_responses, emergency::create_donation,
+        audit_log::list_audit,
+        honors::list_tiers, honors::eligible, honors::record_award, honors::donor_awards,
+        reports::annual,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError, crate::auth::Role)),
     modifiers(&BearerAuth),
@@ -34,6 +43,10 @@ use crate::handlers::{auth, donations, donors, drives, ops, org};
         (name = "donors", description = "The donor registry (admin, coordinator; honors read-only)"),
         (name = "drives", description = "Drives, events and tallies (admin; coordinator within its chapter's subtree)"),
         (name = "donations", description = "Donations at events: single with Idempotency-Key, offline batch, void"),
+        (name = "emergency", description = "Emergency requests (hospital users and API keys for their own hospital; admin all): candidates from the reserve, call-up answers, emergency donations"),
+        (name = "audit", description = "The append-only audit log (admin)"),
+        (name = "honors", description = "Honor tiers, donors due a tier (JSON or CSV), awards (honors, admin)"),
+        (name = "reports", description = "The annual report (admin, honors; coordinator for its chapter's subtree)"),
     )
 )]
 pub struct ApiDoc;

@@ -10,7 +10,9 @@ use actix_web::{web, FromRequest, Handler, Responder, Route};
 
 use crate::auth::{middleware::enforce, Policy, Role, Scope};
 use crate::error::ApiError;
+use crate::handlers::{api_keys, audit_log, emergency};
 use crate::handlers::{auth, donations, donors, drives, ops, org};
+use crate::handlers::{honors, reports};
 
 /// The base path of the API.
 pub const API: &str = "/api/v1";
@@ -123,7 +125,14 @@ const ANY_ROLE: &Policy = &Policy::roles(&[Admin, Coordinator, Hospital, Honors]
 const DONOR_READ: &Policy = &Policy::roles(&[Admin, Coordinator, Honors], Scope::None);
 const DONOR_WRITE: &Policy = &Policy::roles(&[Admin, Coordinator], Scope::None);
 /// Drives, events and their donations: coordinators within their chapter's subtree.
+/// Honors lists and awards.
+const HONORS: &Policy = &Policy::roles(&[Admin, Honors], Scope::None);
+/// Reports: coordinators see their chapter's subtree only.
+const REPORTS: &Policy = &Policy::roles(&[Admin, Honors, Coordinator], Scope::Chapter);
 const DRIVES: &Policy = &Policy::roles(&[Admin, Coordinator], Scope::Chapter);
+/// Emergency requests and everything under them: hospital callers (users and API keys) for
+/// their own hospital; admins for all.
+const HOSPITAL: &Policy = &Policy::roles(&[Admin, Hospital], Scope::Hospital);
 
 /// The routes of the application.
 pub fn register(r: &mut Registrar) {
@@ -147,7 +156,7 @@ pub fn register(r: &mut Registrar) {
     // Organisation.
     r.add(M::GET, "/chapters", ANY_ROLE, org::list_chapters)
         .add(M::POST, "/chapters", ADMIN, org::create_chapter)
-        .add(M::GET, "/hospitals", ANY_ROLE, org::list_hospitals)
+        .add(M::GET, "/hospitals", ADMIN, org::list_hospitals)
         .add(M::POST, "/hospitals", ADMIN, org::create_hospital)
         .add(M::GET, "/users", ADMIN, org::list_users)
         .add(M::POST, "/users", ADMIN, org::create_user)
@@ -185,4 +194,69 @@ pub fn register(r: &mut Registrar) {
             DRIVES,
             donations::void_donation,
         );
+    register_emergency(r);
+}
+
+/// Hospital API keys, emergency requests and the audit log.
+fn register_emergency(r: &mut Registrar) {
+    use Method as M;
+    r.add(
+        M::GET,
+        "/hospitals/{id}/api-keys",
+        ADMIN,
+        api_keys::list_api_keys,
+    )
+    .add(
+        M::POST,
+        "/hospitals/{id}/api-keys",
+        ADMIN,
+        api_keys::create_api_key,
+    )
+    .add(M::DELETE, "/api-keys/{id}", ADMIN, api_keys::revoke_api_key);
+    let e = "/emergency-requests";
+    r.add(M::GET, e, HOSPITAL, emergency::list_requests)
+        .add(M::POST, e, HOSPITAL, emergency::create_request)
+        .add(
+            M::GET,
+            &format!("{e}/{{id}}"),
+            HOSPITAL,
+            emergency::get_request,
+        )
+        .add(
+            M::POST,
+            &format!("{e}/{{id}}/cancel"),
+            HOSPITAL,
+            emergency::cancel_request,
+        )
+        .add(
+            M::GET,
+            &format!("{e}/{{id}}/candidates"),
+            HOSPITAL,
+            emergency::list_candidates,
+        )
+        .add(
+            M::GET,
+            &format!("{e}/{{id}}/responses"),
+            HOSPITAL,
+            emergency::list_responses,
+        )
+        .add(
+            M::POST,
+            &format!("{e}/{{id}}/responses"),
+            HOSPITAL,
+            emergency::create_response,
+        )
+        .add(
+            M::POST,
+            &format!("{e}/{{id}}/donations"),
+            HOSPITAL,
+            emergency::create_donation,
+        );
+    r.add(M::GET, "/audit", ADMIN, audit_log::list_audit);
+    // Honors and reports.
+    r.add(M::GET, "/honors/tiers", HONORS, honors::list_tiers)
+        .add(M::GET, "/honors/eligible", HONORS, honors::eligible)
+        .add(M::POST, "/honors/awards", HONORS, honors::record_award)
+        .add(M::GET, "/donors/{id}/awards", DONOR_READ, honors::donor_awards)
+        .add(M::GET, "/reports/annual", REPORTS, reports::annual);
 }

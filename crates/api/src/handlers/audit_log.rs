@@ -72,12 +72,13 @@ pub async fn list_audit(
     paging: web::Query<Paging>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = paging.limit()?;
-    let before = match paging.after()? {
-        None => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::BadRequest("cursor is not one this API issued".to_owned())
-        })?),
-    };
+    let before =
+        match paging.after()? {
+            None => None,
+            Some(c) => Some(c.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest("cursor is not one this API issued".to_owned())
+            })?),
+        };
     let page = state
         .db(move |conn| Ok(audit::list(conn, before, limit)?))
         .await?;

@@ -391,6 +391,11 @@ pub async fn void_donation(
     let d = state
         .write(move |conn| {
             let d = donation_in_scope(conn, &user, &id)?;
+            // An emergency unit: lock its request first (the order emergency donations take:
+            // request, then donor), and recount its units once voided.
+            if let Some(request_id) = &d.emergency_request_id {
+                hienmau_db::repo::emergency::lock_request(conn, request_id)?;
+            }
             let (voided, changed) = service::void(
                 conn,
                 &st.settings.eligibility,
@@ -399,6 +404,9 @@ pub async fn void_donation(
                 user.principal_id(),
                 hienmau_db::now(),
             )?;
+            if let (true, Some(request_id)) = (changed, &voided.emergency_request_id) {
+                crate::handlers::emergency::recount(conn, request_id)?;
+            }
             if changed {
                 audit::append(
                     conn,

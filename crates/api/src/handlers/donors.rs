@@ -573,11 +573,16 @@ pub async fn create_donor(
         created_at: now,
         updated_at: now,
     };
+    let st = state.clone();
     let row = state
         .write(move |conn| {
             let nid = row.national_id.clone();
             refuse_taken_national_id(conn, nid.as_deref(), None)?;
             guard_national_id(conn, nid.as_deref(), |c| donors::insert(c, &row))?;
+            // The stored counters (next_eligible_on: emergency candidates filter on it) must
+            // count a paper-era last donation from the start.
+            crate::services::donations::refresh_stats(conn, &st.settings.eligibility, &row.id)?;
+            let row = donors::find(conn, &row.id)?.ok_or(ApiError::NotFound)?;
             audit::append(
                 conn,
                 AuditRecord::by(
@@ -661,6 +666,7 @@ pub async fn update_donor(
     ApiError::check(errors)?;
     let id = id.into_inner().to_string();
     let today = state.zone.today();
+    let st = state.clone();
     let (row, highest) = state
         .write(move |conn| {
             let stored = donors::find(conn, &id)?.ok_or(ApiError::NotFound)?;
@@ -727,8 +733,10 @@ pub async fn update_donor(
                 updated_at: Some(hienmau_db::now()),
             };
             let nid = v.national_id;
-            let row =
-                guard_national_id(conn, nid.as_deref(), |c| donors::update(c, &id, &changes))?;
+            guard_national_id(conn, nid.as_deref(), |c| donors::update(c, &id, &changes))?;
+            // Date of birth and paper-era history feed the stored counters.
+            crate::services::donations::refresh_stats(conn, &st.settings.eligibility, &id)?;
+            let row = donors::find(conn, &id)?.ok_or(ApiError::NotFound)?;
             audit::append(
                 conn,
                 AuditRecord::by(

@@ -1,12 +1,17 @@
 //! One small async handler per endpoint, grouped by area. Handlers validate input, check
 //! scope, and do their database work in one closure on the blocking pool.
 
+pub mod api_keys;
+pub mod audit_log;
 pub mod auth;
 pub mod donations;
 pub mod donors;
 pub mod drives;
+pub mod emergency;
+pub mod honors;
 pub mod ops;
 pub mod org;
+pub mod reports;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
