@@ -29,12 +29,31 @@ pub enum Command {
     Migrate,
     /// Loads a demonstration province (idempotent) and prints the accounts it created.
     Demo,
+    /// Imports records kept elsewhere.
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Checks the audit log.
+    Audit {
+        /// What to do with the audit log.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manages users.
     User {
         /// What to do with users.
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+/// `hienmau audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recomputes the hash chain; exits 1 naming the first changed, deleted or reordered entry.
+    Verify,
 }
 
 /// `hienmau user …`.
@@ -54,6 +73,23 @@ pub enum UserCommand {
         /// The hospital user's hospital id.
         #[arg(long)]
         hospital: Option<uuid::Uuid>,
+    },
+}
+
+/// `hienmau import …`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Imports a chapter's donor register from a CSV file (Vietnamese or English headers);
+    /// see `hienmau_api::import` for the columns and rules.
+    Donors {
+        /// The CSV file (UTF-8).
+        file: std::path::PathBuf,
+        /// The chapter that registers the new donors.
+        #[arg(long)]
+        chapter: Option<uuid::Uuid>,
+        /// Import the valid rows when some are invalid (by default nothing is written).
+        #[arg(long)]
+        skip_invalid: bool,
     },
 }
 
@@ -94,10 +130,52 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            startup::migrate(&state).map_err(|e| e.to_string())?;
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let report = crate::audit::verify(&mut conn).map_err(|e| e.to_string())?;
+            match report.broken {
+                None => {
+                    println!(
+                        "audit log intact: {} entries, hash chain verified",
+                        report.entries
+                    );
+                    Ok(())
+                }
+                Some((seq, why)) => Err(format!("audit log tampered at entry {seq}: {why}")),
+            }
+        }
         Command::Migrate => {
             let n = startup::migrate(&state).map_err(|e| e.to_string())?;
             println!("{n} migration(s) applied");
             Ok(())
+        }
+        Command::Import {
+            command:
+                ImportCommand::Donors {
+                    file,
+                    chapter,
+                    skip_invalid,
+                },
+        } => {
+            startup::migrate(&state).map_err(|e| e.to_string())?;
+            let opts = crate::import::ImportOptions {
+                chapter: chapter.map(|c| c.to_string()),
+                skip_invalid,
+            };
+            match crate::import::import_donors(&state, &file, &opts) {
+                Ok(report) => {
+                    print_import(&report);
+                    Ok(())
+                }
+                Err(crate::import::ImportError::Invalid(report)) => {
+                    print_import_problems(&report);
+                    Err(crate::import::ImportError::Invalid(report).to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            }
         }
         Command::User {
             command:
@@ -213,4 +291,25 @@ fn print_demo(state: &crate::AppState, result: crate::demo::DemoResult) {
             summary.first_drive_id
         );
     }
+}
+
+fn print_import_problems(report: &crate::import::ImportReport) {
+    for column in &report.ignored_columns {
+        eprintln!("warning: column \"{column}\" is not one the import knows; ignored");
+    }
+    for row in &report.invalid {
+        eprintln!("{row}");
+    }
+}
+
+fn print_import(report: &crate::import::ImportReport) {
+    print_import_problems(report);
+    println!(
+        "created {}, updated {}, skipped {} ({} unchanged, {} invalid)",
+        report.created,
+        report.updated,
+        report.unchanged + report.invalid.len(),
+        report.unchanged,
+        report.invalid.len()
+    );
 }

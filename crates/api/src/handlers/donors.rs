@@ -304,41 +304,41 @@ pub struct DonorPatch {
 
 /// A donor's details before validation (a new donor, or a stored one with a patch applied).
 #[derive(Debug, Clone)]
-struct Candidate {
-    full_name: String,
-    date_of_birth: NaiveDate,
-    sex: Sex,
-    national_id: Option<String>,
-    blood_group: Option<String>,
-    phone: Option<String>,
-    province: Option<String>,
-    commune: Option<String>,
-    weight_kg: Option<f64>,
-    prior_donations: i64,
-    prior_last_donation_on: Option<NaiveDate>,
+pub struct Candidate {
+    pub full_name: String,
+    pub date_of_birth: NaiveDate,
+    pub sex: Sex,
+    pub national_id: Option<String>,
+    pub blood_group: Option<String>,
+    pub phone: Option<String>,
+    pub province: Option<String>,
+    pub commune: Option<String>,
+    pub weight_kg: Option<f64>,
+    pub prior_donations: i64,
+    pub prior_last_donation_on: Option<NaiveDate>,
 }
 
 /// A donor's details after validation, normalised for storage.
 #[derive(Debug, Clone)]
-struct Valid {
-    full_name: String,
-    name_folded: String,
-    date_of_birth: NaiveDate,
-    sex: Sex,
-    national_id: Option<String>,
-    blood_group: Option<String>,
-    phone: Option<String>,
-    province: Option<String>,
-    province_folded: Option<String>,
-    commune: Option<String>,
-    commune_folded: Option<String>,
-    weight_kg: Option<f64>,
-    prior_donations: i32,
-    prior_last_donation_on: Option<NaiveDate>,
+pub struct Valid {
+    pub full_name: String,
+    pub name_folded: String,
+    pub date_of_birth: NaiveDate,
+    pub sex: Sex,
+    pub national_id: Option<String>,
+    pub blood_group: Option<String>,
+    pub phone: Option<String>,
+    pub province: Option<String>,
+    pub province_folded: Option<String>,
+    pub commune: Option<String>,
+    pub commune_folded: Option<String>,
+    pub weight_kg: Option<f64>,
+    pub prior_donations: i32,
+    pub prior_last_donation_on: Option<NaiveDate>,
 }
 
 /// Checks every rule, collecting one error per field at fault.
-fn validate(c: Candidate, today: NaiveDate, errors: &mut Vec<FieldError>) -> Option<Valid> {
+pub fn validate(c: Candidate, today: NaiveDate, errors: &mut Vec<FieldError>) -> Option<Valid> {
     let start = errors.len();
     let full_name = required_text("full_name", &c.full_name, 200, errors);
 

@@ -244,7 +244,7 @@ pub fn request_in_scope(
 /// decides on its latest state.
 fn lock_and_read(conn: &mut DbConn, id: &str) -> Result<EmergencyRequest, ApiError> {
     emergency::lock_request(conn, id)?;
-    Ok(emergency::find_request(conn, id)?.ok_or(ApiError::NotFound)?)
+    emergency::find_request(conn, id)?.ok_or(ApiError::NotFound)
 }
 
 /// 409 unless the request is open.
@@ -275,7 +275,7 @@ pub fn recount(conn: &mut DbConn, request_id: &str) -> Result<EmergencyRequest, 
     if units != r.units_received || status != r.status || closed_at != r.closed_at {
         emergency::update_request_status(conn, request_id, status, units, closed_at)?;
     }
-    Ok(emergency::find_request(conn, request_id)?.ok_or(ApiError::NotFound)?)
+    emergency::find_request(conn, request_id)?.ok_or(ApiError::NotFound)
 }
 
 /// A note: at most 2000 characters; line breaks and tabs allowed, other control characters
@@ -555,7 +555,7 @@ pub async fn cancel_request(
                 .request(&id)
                 .hospital(Some(r.hospital_id.clone())),
             )?;
-            Ok(emergency::find_request(conn, &id)?.ok_or(ApiError::NotFound)?)
+            emergency::find_request(conn, &id)?.ok_or(ApiError::NotFound)
         })
         .await?;
     Ok(HttpResponse::Ok().json(EmergencyRequestOut::from(r)))

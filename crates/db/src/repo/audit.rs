@@ -41,3 +41,46 @@ pub fn all_in_order(conn: &mut DbConn) -> Result<Vec<AuditEntry>, DbError> {
         .select(AuditEntry::as_select())
         .load(conn)?)
 }
+
+/// Serialises appends to the hash chain for the rest of the transaction: each entry carries
+/// the hash of the one before, so two writers must not read the same "last" entry.
+pub fn lock_chain(conn: &mut DbConn) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        // A transaction-scoped advisory lock: released at commit or rollback, and shared by
+        // every instance on the database.
+        DbConn::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(7370233000001)")?,
+        // Write transactions begin IMMEDIATE: this one already holds the database's only
+        // write lock.
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
+/// The hash of the newest entry (None for an empty log).
+pub fn last_hash(conn: &mut DbConn) -> Result<Option<String>, DbError> {
+    Ok(audit_log::table
+        .order(audit_log::seq.desc())
+        .select(audit_log::hash)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Entries in order of appending after `after_seq`, at most `limit` (keyset pages for a
+/// verification that reads the whole log in flat memory).
+pub fn page_in_order(
+    conn: &mut DbConn,
+    after_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    let mut q = audit_log::table
+        .order(audit_log::seq.asc())
+        .select(AuditEntry::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after_seq {
+        q = q.filter(audit_log::seq.gt(after));
+    }
+    Ok(q.load(conn)?)
+}

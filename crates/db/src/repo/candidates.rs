@@ -106,10 +106,17 @@ pub fn find(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor>, DbError
         .filter(donors::reserve.eq(true))
         .filter(donors::blood_group.eq_any(all_groups))
         .filter(donors::permanently_deferred.eq(false))
+        // A null `next_eligible_on` means "nothing on record" only when nothing is: with a
+        // donation, a paper-era date or a deferral on record it means "never" (e.g. the
+        // interval ends after the donor's last birthday within the age limit).
         .filter(
             donors::next_eligible_on
-                .is_null()
-                .or(donors::next_eligible_on.le(q.today)),
+                .le(q.today)
+                .or(donors::next_eligible_on
+                    .is_null()
+                    .and(donors::last_donation_at.is_null())
+                    .and(donors::prior_last_donation_on.is_null())
+                    .and(donors::deferred_until.is_null())),
         )
         .filter(donors::date_of_birth.gt(q.born_after))
         .filter(donors::date_of_birth.le(q.born_on_or_before))
