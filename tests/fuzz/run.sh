@@ -62,7 +62,7 @@ fuzz_backend() {
   # Some objects to hang the generated requests on (ids are random otherwise: 404s).
   printf '\n== schemathesis on %s (%s examples per operation, seed %s)\n' "$name" "$max_examples" "$seed"
   local rc=0
-  "$st" run "$base/api/v1/openapi.json" \
+  "$st" --config-file "$root/tests/fuzz/schemathesis.toml" run "$base/api/v1/openapi.json" \
     --checks all \
     -H "Authorization: Bearer $token" \
     --max-examples "$max_examples" \

@@ -181,7 +181,7 @@ fn call(app: &TestApp, route: &RouteInfo, path: &str, token: Option<&str>) -> hi
 
 backend_tests! {
     fn every_route_follows_its_policy(app) {
-        let w = world(&app);
+        let w = world(app);
         let routes = table();
         let documented = app.call("GET", "/api/v1/openapi.json", None, None).expect(200);
         let mut cells = 0;
@@ -205,11 +205,11 @@ backend_tests! {
 
             // No token, a malformed one: 401 problem+json.
             for token in [None, Some("not-a-token"), Some("hmk_not-a-key")] {
-                call(&app, route, &path, token).expect_problem(401, "unauthorized");
+                call(app, route, &path, token).expect_problem(401, "unauthorized");
                 cells += 1;
             }
             for caller in &w.callers {
-                let r = call(&app, route, &path, Some(&caller.token));
+                let r = call(app, route, &path, Some(&caller.token));
                 cells += 1;
                 if policy.allows(caller.role) {
                     assert!(
@@ -236,7 +236,7 @@ backend_tests! {
                 if !policy.allows(caller.role) {
                     continue;
                 }
-                let r = call(&app, route, &path, Some(&caller.token));
+                let r = call(app, route, &path, Some(&caller.token));
                 cells += 1;
                 assert!(
                     !r.text.contains(secret),

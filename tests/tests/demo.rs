@@ -35,7 +35,7 @@ fn field<'a>(line: &'a str, n: usize) -> &'a str {
 
 backend_tests! {
     fn demo_loads_once_and_its_coordinator_reads_a_tally(app) {
-        let printed = demo(&app);
+        let printed = demo(app);
         let coordinator = printed
             .lines()
             .find(|l| l.trim_start().starts_with("demo.coordinator "))
@@ -65,7 +65,7 @@ backend_tests! {
         }
 
         // A second run writes nothing.
-        let again = demo(&app);
+        let again = demo(app);
         assert!(again.contains("already loaded"), "{again}");
         let drives = app.get("/api/v1/drives?year=2023&limit=100", &token).expect(200);
         assert_eq!(drives["items"].as_array().unwrap().len(), 16);

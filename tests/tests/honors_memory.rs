@@ -62,26 +62,46 @@ fn measure(db: &TestDatabase) {
             row.commune = Some("Phường Cốc Lếu".to_owned());
             repo::donors::insert(c, &row)?;
             if n % 5 == 0 {
-                insert_donation(c, &row.id, At::Event(&event, &drive, &chapter.id), day("2024-06-01"), "collected", false);
+                insert_donation(
+                    c,
+                    &row.id,
+                    At::Event(&event, &drive, &chapter.id),
+                    day("2024-06-01"),
+                    "collected",
+                    false,
+                );
             }
         }
         Ok(())
     })
     .unwrap();
     drop(conn);
-    eprintln!("[{:?}] {ROWS} donors loaded in {:?}", db.backend, started.elapsed());
+    eprintln!(
+        "[{:?}] {ROWS} donors loaded in {:?}",
+        db.backend,
+        started.elapsed()
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut settings = hienmau_tests::test_settings(&db.url);
     settings.jwt_secret = Some(SECRET.to_owned());
     let state = hienmau_api::startup::build_state(settings).unwrap();
     hienmau_api::handlers::org::create_user_blocking(
-        &state, "honors", hienmau_tests::PASSWORD, hienmau_api::auth::Role::Honors, None, None,
+        &state,
+        "honors",
+        hienmau_tests::PASSWORD,
+        hienmau_api::auth::Role::Honors,
+        None,
+        None,
     )
     .unwrap();
     drop(state);
 
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(BIN)
         .arg("serve")
         .current_dir(dir.path())
@@ -97,7 +117,9 @@ fn measure(db: &TestDatabase) {
     let pid = child.id();
     let _server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(600))
+        .build();
     let deadline = Instant::now() + Duration::from_secs(30);
     while agent.get(&format!("{base}/health")).call().is_err() {
         assert!(Instant::now() < deadline, "server did not start");
@@ -112,7 +134,9 @@ fn measure(db: &TestDatabase) {
     let token = login["access_token"].as_str().unwrap().to_owned();
     // Warm up: a JSON page (workers, pool, statement caches).
     agent
-        .get(&format!("{base}/api/v1/honors/eligible?as_of=2024-12-31&limit=500"))
+        .get(&format!(
+            "{base}/api/v1/honors/eligible?as_of=2024-12-31&limit=500"
+        ))
         .set("Authorization", &format!("Bearer {token}"))
         .call()
         .unwrap();

@@ -28,7 +28,10 @@ fn import(app: &TestApp, dir: &Path, csv: &str, args: &[&str]) -> (bool, String,
         .current_dir(dir)
         .env_clear()
         .env("DATABASE_URL", &app.db.url)
-        .env("HIENMAU_JWT_SECRET", "import-test-secret-0123456789abcdef0123")
+        .env(
+            "HIENMAU_JWT_SECRET",
+            "import-test-secret-0123456789abcdef0123",
+        )
         .env("RUST_LOG", "warn")
         .output()
         .expect("run hienmau");
@@ -40,8 +43,11 @@ fn import(app: &TestApp, dir: &Path, csv: &str, args: &[&str]) -> (bool, String,
 }
 
 fn search(app: &TestApp, q: &str) -> Vec<Value> {
-    app.get(&format!("/api/v1/donors?q={}", q.replace(' ', "%20")), app.admin())
-        .expect(200)["items"]
+    app.get(
+        &format!("/api/v1/donors?q={}", q.replace(' ', "%20")),
+        app.admin(),
+    )
+    .expect(200)["items"]
         .as_array()
         .unwrap()
         .clone()

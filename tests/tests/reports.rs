@@ -62,15 +62,27 @@ fn build(app: &TestApp) -> Province {
         for (i, chapter_ix) in ALLOC.iter().enumerate() {
             let chapter = &chapters[*chapter_ix];
             let (from, to, days) = if i == 0 {
-                ("2022-12-15".to_owned(), "2023-01-15".to_owned(), ["2023-01-05", "2023-01-10"])
+                (
+                    "2022-12-15".to_owned(),
+                    "2023-01-15".to_owned(),
+                    ["2023-01-05", "2023-01-10"],
+                )
             } else {
                 let m = (i % 12) + 1;
-                (format!("2023-{m:02}-01"), format!("2023-{m:02}-28"), ["", ""])
+                (
+                    format!("2023-{m:02}-01"),
+                    format!("2023-{m:02}-28"),
+                    ["", ""],
+                )
             };
             let d = insert_drive(c, chapter, &format!("Hành trình đỏ {i:02}"), &from, &to);
             let mut evs = Vec::new();
             for k in 0..2 {
-                let held = if i == 0 { day(days[k]) } else { day(&from) + chrono::Days::new(4 + 10 * k as u64) };
+                let held = if i == 0 {
+                    day(days[k])
+                } else {
+                    day(&from) + chrono::Days::new(4 + 10 * k as u64)
+                };
                 let e = insert_event(c, &d, &held.to_string());
                 evs.push((e, d.clone(), chapter.clone(), held));
                 province.events_2023 += 1;
@@ -84,13 +96,23 @@ fn build(app: &TestApp) -> Province {
         let mut donor_ids = Vec::new();
         for n in 0..3272 {
             let prior = if n < 30 { 3 } else { 0 };
-            donor_ids.push(insert_donor(c, &donor_row(&format!("Người hiến {n:05}"), prior)));
+            donor_ids.push(insert_donor(
+                c,
+                &donor_row(&format!("Người hiến {n:05}"), prior),
+            ));
         }
         let mut k = 0usize;
         for (i, (_, n)) in province.drives.clone().iter().enumerate() {
             for j in 0..*n {
                 let (e, d, ch, held) = &events[2 * i + (j as usize % 2)];
-                insert_donation(c, &donor_ids[k / 2], At::Event(e, d, ch), *held, "collected", false);
+                insert_donation(
+                    c,
+                    &donor_ids[k / 2],
+                    At::Event(e, d, ch),
+                    *held,
+                    "collected",
+                    false,
+                );
                 k += 1;
             }
         }
@@ -99,24 +121,78 @@ fn build(app: &TestApp) -> Province {
         // not new), voided records, a drive of 2022 and one of 2024.
         let (e0, d0, ch0, _) = events[0].clone();
         for n in 100..110 {
-            insert_donation(c, &donor_ids[n], At::Event(&e0, &d0, &ch0), day("2022-12-20"), "collected", false);
+            insert_donation(
+                c,
+                &donor_ids[n],
+                At::Event(&e0, &d0, &ch0),
+                day("2022-12-20"),
+                "collected",
+                false,
+            );
         }
         for n in 200..203 {
-            insert_donation(c, &donor_ids[n], At::Event(&e0, &d0, &ch0), day("2023-01-05"), "collected", true);
+            insert_donation(
+                c,
+                &donor_ids[n],
+                At::Event(&e0, &d0, &ch0),
+                day("2023-01-05"),
+                "collected",
+                true,
+            );
         }
-        let old = insert_drive(c, &chapters[1], "Chủ nhật đỏ 2022", "2022-03-01", "2022-03-31");
+        let old = insert_drive(
+            c,
+            &chapters[1],
+            "Chủ nhật đỏ 2022",
+            "2022-03-01",
+            "2022-03-31",
+        );
         let old_ev = insert_event(c, &old, "2022-03-05");
-        let next = insert_drive(c, &chapters[1], "Chủ nhật đỏ 2024", "2024-03-01", "2024-03-31");
+        let next = insert_drive(
+            c,
+            &chapters[1],
+            "Chủ nhật đỏ 2024",
+            "2024-03-01",
+            "2024-03-31",
+        );
         let next_ev = insert_event(c, &next, "2024-03-05");
         for n in 300..305 {
-            insert_donation(c, &donor_ids[n], At::Event(&old_ev, &old, &chapters[1]), day("2022-03-05"), "collected", false);
-            insert_donation(c, &donor_ids[n + 10], At::Event(&next_ev, &next, &chapters[1]), day("2024-03-05"), "collected", false);
+            insert_donation(
+                c,
+                &donor_ids[n],
+                At::Event(&old_ev, &old, &chapters[1]),
+                day("2022-03-05"),
+                "collected",
+                false,
+            );
+            insert_donation(
+                c,
+                &donor_ids[n + 10],
+                At::Event(&next_ev, &next, &chapters[1]),
+                day("2024-03-05"),
+                "collected",
+                false,
+            );
         }
         // Deferrals of 2023: five at events, one voided.
         for n in 400..405 {
-            insert_donation(c, &donor_ids[n], At::Event(&e0, &d0, &ch0), day("2023-01-10"), "deferred", false);
+            insert_donation(
+                c,
+                &donor_ids[n],
+                At::Event(&e0, &d0, &ch0),
+                day("2023-01-10"),
+                "deferred",
+                false,
+            );
         }
-        insert_donation(c, &donor_ids[405], At::Event(&e0, &d0, &ch0), day("2023-01-10"), "deferred", true);
+        insert_donation(
+            c,
+            &donor_ids[405],
+            At::Event(&e0, &d0, &ch0),
+            day("2023-01-10"),
+            "deferred",
+            true,
+        );
 
         // The emergency reserve: 461 units from 461 reserve donors over 50 requests, two
         // emergency deferrals, one voided unit; 20 donors who joined the reserve in 2024.
@@ -130,11 +206,39 @@ fn build(app: &TestApp) -> Province {
             row.reserve_since = Some(day("2022-06-01"));
             let id = insert_donor(c, &row);
             let on = day("2023-01-02") + chrono::Days::new(n % 360);
-            insert_donation(c, &id, At::Emergency(&requests[(n % 50) as usize]), on, "collected", false);
+            insert_donation(
+                c,
+                &id,
+                At::Emergency(&requests[(n % 50) as usize]),
+                on,
+                "collected",
+                false,
+            );
         }
-        insert_donation(c, &donor_ids[500], At::Emergency(&requests[0]), day("2023-05-05"), "deferred", false);
-        insert_donation(c, &donor_ids[501], At::Emergency(&requests[0]), day("2023-05-05"), "deferred", false);
-        insert_donation(c, &donor_ids[502], At::Emergency(&requests[1]), day("2023-05-05"), "collected", true);
+        insert_donation(
+            c,
+            &donor_ids[500],
+            At::Emergency(&requests[0]),
+            day("2023-05-05"),
+            "deferred",
+            false,
+        );
+        insert_donation(
+            c,
+            &donor_ids[501],
+            At::Emergency(&requests[0]),
+            day("2023-05-05"),
+            "deferred",
+            false,
+        );
+        insert_donation(
+            c,
+            &donor_ids[502],
+            At::Emergency(&requests[1]),
+            day("2023-05-05"),
+            "collected",
+            true,
+        );
         for n in 0..20 {
             let mut row = donor_row(&format!("Dự bị mới {n:02}"), 0);
             row.reserve = true;
@@ -146,16 +250,41 @@ fn build(app: &TestApp) -> Province {
         let mut held = donor_row("Đã khen 10", 10);
         held.prior_last_donation_on = Some(day("2021-01-01"));
         let held = insert_donor(c, &held);
-        hienmau_db::repo::awards::insert(c, &hienmau_db::models::Award {
-            id: hienmau_db::new_id(), donor_id: held, tier: 10, awarded_on: day("2022-01-01"),
-            note: None, recorded_by: "test".to_owned(), created_at: hienmau_db::now(),
-        }).unwrap();
+        hienmau_db::repo::awards::insert(
+            c,
+            &hienmau_db::models::Award {
+                id: hienmau_db::new_id(),
+                donor_id: held,
+                tier: 10,
+                awarded_on: day("2022-01-01"),
+                note: None,
+                recorded_by: "test".to_owned(),
+                created_at: hienmau_db::now(),
+            },
+        )
+        .unwrap();
         let later = insert_donor(c, &donor_row("Đủ năm 2024", 4));
-        insert_donation(c, &later, At::Event(&next_ev, &next, &chapters[1]), day("2024-03-05"), "collected", false);
-        hienmau_db::repo::awards::insert(c, &hienmau_db::models::Award {
-            id: hienmau_db::new_id(), donor_id: donor_ids[29].clone(), tier: 5, awarded_on: day("2024-01-10"),
-            note: None, recorded_by: "test".to_owned(), created_at: hienmau_db::now(),
-        }).unwrap();
+        insert_donation(
+            c,
+            &later,
+            At::Event(&next_ev, &next, &chapters[1]),
+            day("2024-03-05"),
+            "collected",
+            false,
+        );
+        hienmau_db::repo::awards::insert(
+            c,
+            &hienmau_db::models::Award {
+                id: hienmau_db::new_id(),
+                donor_id: donor_ids[29].clone(),
+                tier: 5,
+                awarded_on: day("2024-01-10"),
+                note: None,
+                recorded_by: "test".to_owned(),
+                created_at: hienmau_db::now(),
+            },
+        )
+        .unwrap();
     });
     province.donors = 3272 + 461;
     // Not new: the 30 with paper history, the 10 + 5 who gave in 2022.
@@ -165,7 +294,8 @@ fn build(app: &TestApp) -> Province {
 }
 
 fn report(app: &TestApp, token: &str, query: &str) -> Value {
-    app.get(&format!("/api/v1/reports/annual?{query}"), token).expect(200)
+    app.get(&format!("/api/v1/reports/annual?{query}"), token)
+        .expect(200)
 }
 
 backend_tests! {

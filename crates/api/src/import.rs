@@ -48,18 +48,106 @@ use crate::state::AppState;
 /// The columns an import understands, each with the header names it accepts (compared after
 /// [`header_key`]).
 pub const FIELDS: &[(&str, &[&str])] = &[
-    ("full_name", &["họ và tên", "họ tên", "tên", "full_name", "name", "full name"]),
-    ("date_of_birth", &["ngày sinh", "ngày tháng năm sinh", "năm sinh", "date_of_birth", "birth date", "birth_date", "dob"]),
+    (
+        "full_name",
+        &[
+            "họ và tên",
+            "họ tên",
+            "tên",
+            "full_name",
+            "name",
+            "full name",
+        ],
+    ),
+    (
+        "date_of_birth",
+        &[
+            "ngày sinh",
+            "ngày tháng năm sinh",
+            "năm sinh",
+            "date_of_birth",
+            "birth date",
+            "birth_date",
+            "dob",
+        ],
+    ),
     ("sex", &["giới tính", "giới", "sex", "gender"]),
-    ("national_id", &["cccd", "số cccd", "căn cước", "căn cước công dân", "cmnd/cccd", "số định danh", "national_id", "national id", "citizen id"]),
-    ("phone", &["số điện thoại", "điện thoại", "sđt", "số đt", "phone", "phone number", "mobile"]),
+    (
+        "national_id",
+        &[
+            "cccd",
+            "số cccd",
+            "căn cước",
+            "căn cước công dân",
+            "cmnd/cccd",
+            "số định danh",
+            "national_id",
+            "national id",
+            "citizen id",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "số điện thoại",
+            "điện thoại",
+            "sđt",
+            "số đt",
+            "phone",
+            "phone number",
+            "mobile",
+        ],
+    ),
     ("blood_group", &["nhóm máu", "blood_group", "blood group"]),
-    ("commune", &["xã/phường", "xã phường", "phường/xã", "xã", "phường", "commune", "ward"]),
-    ("province", &["tỉnh", "tỉnh/thành phố", "tỉnh thành", "province"]),
-    ("weight_kg", &["cân nặng", "cân nặng (kg)", "weight", "weight_kg"]),
-    ("prior_donations", &["số lần hiến trước", "số lần hiến", "số lần đã hiến", "số lần hiến máu", "prior_donations", "prior donations", "donations before"]),
-    ("prior_last_donation_on", &["lần hiến gần nhất", "ngày hiến gần nhất", "lần hiến cuối", "ngày hiến cuối", "prior_last_donation_on", "last donation", "last_donation_on", "last donation date"]),
-    ("reserve", &["dự bị", "lực lượng dự bị", "hiến máu dự bị", "reserve"]),
+    (
+        "commune",
+        &[
+            "xã/phường",
+            "xã phường",
+            "phường/xã",
+            "xã",
+            "phường",
+            "commune",
+            "ward",
+        ],
+    ),
+    (
+        "province",
+        &["tỉnh", "tỉnh/thành phố", "tỉnh thành", "province"],
+    ),
+    (
+        "weight_kg",
+        &["cân nặng", "cân nặng (kg)", "weight", "weight_kg"],
+    ),
+    (
+        "prior_donations",
+        &[
+            "số lần hiến trước",
+            "số lần hiến",
+            "số lần đã hiến",
+            "số lần hiến máu",
+            "prior_donations",
+            "prior donations",
+            "donations before",
+        ],
+    ),
+    (
+        "prior_last_donation_on",
+        &[
+            "lần hiến gần nhất",
+            "ngày hiến gần nhất",
+            "lần hiến cuối",
+            "ngày hiến cuối",
+            "prior_last_donation_on",
+            "last donation",
+            "last_donation_on",
+            "last donation date",
+        ],
+    ),
+    (
+        "reserve",
+        &["dự bị", "lực lượng dự bị", "hiến máu dự bị", "reserve"],
+    ),
 ];
 
 const REQUIRED: [&str; 3] = ["full_name", "date_of_birth", "sex"];
@@ -232,8 +320,8 @@ fn read_rows(
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for record in reader.records() {
-        let record = record
-            .map_err(|e| ImportError::Unreadable(format!("cannot read the file: {e}")))?;
+        let record =
+            record.map_err(|e| ImportError::Unreadable(format!("cannot read the file: {e}")))?;
         let line = record.position().map_or(0, |p| p.line());
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
@@ -370,7 +458,9 @@ fn find_match(conn: &mut DbConn, v: &Valid) -> Result<Option<Donor>, ApiError> {
         Some(p) => q.filter(donors_t::phone.eq(p.clone())),
         None => q.filter(donors_t::phone.is_null()),
     };
-    Ok(q.first(conn).optional().map_err(hienmau_db::DbError::from)?)
+    Ok(q.first(conn)
+        .optional()
+        .map_err(hienmau_db::DbError::from)?)
 }
 
 /// Imports the register at `path` (see the module documentation).
@@ -467,9 +557,8 @@ pub fn import_donors(
                         created_at: now,
                         updated_at: now,
                     };
-                    donors::insert(conn, &donor).map_err(|e| {
-                        ImportError::Database(format!("line {}: {e}", row.line))
-                    })?;
+                    donors::insert(conn, &donor)
+                        .map_err(|e| ImportError::Database(format!("line {}: {e}", row.line)))?;
                     refresh_stats(conn, &rules, &donor.id)?;
                     created += 1;
                 }

@@ -34,7 +34,10 @@ use crate::handlers::{honors, reports};
         honors::list_tiers, honors::eligible, honors::record_award, honors::donor_awards,
         reports::annual,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::auth::Role)),
+    components(schemas(
+        crate::error::Problem, crate::error::FieldError, crate::auth::Role,
+        emergency::RequestStatus,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health and readiness"),

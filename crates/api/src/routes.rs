@@ -4,9 +4,10 @@
 //! policies that the authorisation tests walk: a route cannot exist without a policy.
 
 use actix_web::body::BoxBody;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, FromRequest, Handler, Responder, Route};
+use actix_web::{web, FromRequest, Handler, Responder, ResponseError, Route};
 
 use crate::auth::{middleware::enforce, Policy, Role, Scope};
 use crate::error::ApiError;
@@ -81,32 +82,45 @@ impl Registrar {
         self
     }
 
-    /// Registers the collected routes: one resource per path, answering 405 problem+json for
-    /// other methods.
+    /// Registers the collected routes: one resource per path, answering 405 problem+json with
+    /// an `Allow` header (RFC 9110) for other methods.
     pub fn install(self, cfg: &mut web::ServiceConfig) {
         let mut paths: Vec<String> = Vec::new();
         let mut by_path: Vec<Vec<Route>> = Vec::new();
-        for (path, route) in self.routes {
+        let mut methods: Vec<Vec<String>> = Vec::new();
+        for ((path, route), info) in self.routes.into_iter().zip(self.table) {
             match paths.iter().position(|p| *p == path) {
-                Some(i) => by_path[i].push(route),
+                Some(i) => {
+                    by_path[i].push(route);
+                    methods[i].push(info.method.to_string());
+                }
                 None => {
                     paths.push(path);
                     by_path.push(vec![route]);
+                    methods.push(vec![info.method.to_string()]);
                 }
             }
         }
-        for (path, routes) in paths.into_iter().zip(by_path) {
+        for ((path, routes), methods) in paths.into_iter().zip(by_path).zip(methods) {
             let mut resource = web::resource(path);
             for route in routes {
                 resource = resource.route(route);
             }
-            cfg.service(resource.default_service(web::to(method_not_allowed)));
+            let allow = methods.join(", ");
+            cfg.service(resource.default_service(web::to(move || {
+                let allow = allow.clone();
+                async move { method_not_allowed(&allow) }
+            })));
         }
     }
 }
 
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+fn method_not_allowed(allow: &str) -> actix_web::HttpResponse {
+    let mut res = ApiError::MethodNotAllowed.error_response();
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    res
 }
 
 /// Every route with its policy, as the application registers them.

@@ -217,7 +217,12 @@ pub fn eligible_all(app: &TestApp, token: &str, query: &str, limit: usize) -> Ve
 pub fn tiers_of(items: &[Value]) -> std::collections::BTreeMap<String, i64> {
     items
         .iter()
-        .map(|i| (i["donor_id"].as_str().unwrap().to_owned(), i["tier"].as_i64().unwrap()))
+        .map(|i| {
+            (
+                i["donor_id"].as_str().unwrap().to_owned(),
+                i["tier"].as_i64().unwrap(),
+            )
+        })
         .collect()
 }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::middleware::{hash_api_key, API_KEY_PREFIX};
 use crate::auth::AuthUser;
@@ -107,7 +108,7 @@ pub async fn create_api_key(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<NewApiKey>,
+    body: Json<NewApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let name = required_text("name", &body.name, 200, &mut errors);

@@ -10,6 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
@@ -56,7 +57,7 @@ pub async fn create_donation(
     user: AuthUser,
     id: web::Path<Uuid>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency::key_from(req.headers())?;
     let value = body.into_inner();
@@ -119,7 +120,7 @@ pub struct BatchItem {
     /// The donor.
     pub donor_id: Uuid,
     /// `whole_blood`, `red_cells`, `platelets` or `plasma`.
-    #[schema(example = "whole_blood")]
+    #[schema(value_type = crate::handlers::emergency::ComponentName, example = "whole_blood")]
     pub component: String,
     /// Millilitres; required for a collection.
     pub volume_ml: Option<i32>,
@@ -209,7 +210,7 @@ pub async fn create_batch(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<BatchBody>,
+    body: Json<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let items = body.into_inner().items;
     let max = state.settings.limits.batch_items;
@@ -381,7 +382,7 @@ pub async fn void_donation(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<VoidBody>,
+    body: Json<VoidBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let reason = required_text("reason", &body.reason, 500, &mut errors);

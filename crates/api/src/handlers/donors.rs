@@ -41,6 +41,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
@@ -212,6 +213,16 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// `male` or `female`, as the documentation lists it.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum SexName {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
+}
+
 /// A new donor.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -222,7 +233,7 @@ pub struct NewDonor {
     /// Date of birth, not in the future, not before 1900.
     pub date_of_birth: NaiveDate,
     /// `male` or `female` (any other value is 400).
-    #[schema(value_type = String, example = "female")]
+    #[schema(value_type = SexName, example = "female")]
     pub sex: Sex,
     /// Citizen id (CCCD): 12 digits agreeing with sex and date of birth; unique.
     #[schema(example = "010195012345")]
@@ -253,15 +264,15 @@ pub struct NewDonor {
 pub struct DonorPatch {
     /// Full name (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String)]
     pub full_name: Option<Option<String>>,
     /// Date of birth (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = NaiveDate)]
     pub date_of_birth: Option<Option<NaiveDate>>,
     /// `male` or `female` (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = SexName)]
     pub sex: Option<Option<Sex>>,
     /// Citizen id; null clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -290,11 +301,11 @@ pub struct DonorPatch {
     /// true joins the reserve (keeping an earlier consent date); false withdraws at once
     /// (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub reserve: Option<Option<bool>>,
     /// Prior donations, 0 to 1000 (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = i64)]
     pub prior_donations: Option<Option<i64>>,
     /// Day of the last prior donation; null clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -522,7 +533,7 @@ fn guard_national_id<T>(
 pub async fn create_donor(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewDonor>,
+    body: Json<NewDonor>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let today = state.zone.today();
@@ -644,7 +655,7 @@ pub async fn update_donor(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<DonorPatch>,
+    body: Json<DonorPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.into_inner();
     // Nulls for fields that cannot be cleared are rule violations, found before any work.
@@ -761,10 +772,12 @@ pub struct DonorQuery {
     /// order), or an exact national id, or a phone number in any accepted form.
     pub q: Option<String>,
     /// Only this blood group (`O+ O- A+ A- B+ B- AB+ AB-`; another value is 400).
+    #[param(pattern = r"^((O|A|B|AB)[+-])?$")]
     pub blood_group: Option<String>,
     /// Only reserve members (true) or only non-members (false).
     pub reserve: Option<bool>,
     /// Items per page: default 50, at most 500 (larger values are capped); negative is 400.
+    #[param(minimum = 0)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::handlers::Json;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::handlers::{optional_text, required_text, ListResponse, Paging};
@@ -245,7 +246,7 @@ fn units_of(conn: &mut DbConn, id: &str) -> Result<i64, ApiError> {
 pub async fn create_drive(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewDrive>,
+    body: Json<NewDrive>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = Vec::new();
@@ -385,7 +386,7 @@ pub async fn update_drive(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<DrivePatch>,
+    body: Json<DrivePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = Vec::new();
@@ -501,7 +502,7 @@ pub async fn create_event(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<NewEvent>,
+    body: Json<NewEvent>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = Vec::new();

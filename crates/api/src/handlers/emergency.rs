@@ -42,6 +42,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, FieldError, Problem};
@@ -87,6 +88,50 @@ impl Urgency {
             Urgency::Routine => "routine",
         }
     }
+}
+
+/// A blood group, as the documentation lists it (the body field is read as text: another
+/// value is 422).
+#[derive(Debug, Clone, Copy, ToSchema)]
+pub enum BloodGroupName {
+    /// O RhD positive.
+    #[schema(rename = "O+")]
+    OPos,
+    /// O RhD negative.
+    #[schema(rename = "O-")]
+    ONeg,
+    /// A RhD positive.
+    #[schema(rename = "A+")]
+    APos,
+    /// A RhD negative.
+    #[schema(rename = "A-")]
+    ANeg,
+    /// B RhD positive.
+    #[schema(rename = "B+")]
+    BPos,
+    /// B RhD negative.
+    #[schema(rename = "B-")]
+    BNeg,
+    /// AB RhD positive.
+    #[schema(rename = "AB+")]
+    ABPos,
+    /// AB RhD negative.
+    #[schema(rename = "AB-")]
+    ABNeg,
+}
+
+/// A blood component, as the documentation lists it.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ComponentName {
+    /// Whole blood.
+    WholeBlood,
+    /// Red cells.
+    RedCells,
+    /// Platelets.
+    Platelets,
+    /// Plasma.
+    Plasma,
 }
 
 /// A request's status.
@@ -138,23 +183,26 @@ impl ResponseKind {
 #[serde(deny_unknown_fields)]
 pub struct NewEmergencyRequest {
     /// The patient's group, `O+ O- A+ A- B+ B- AB+ AB-` (another value is 422).
-    #[schema(example = "O-")]
+    #[schema(value_type = BloodGroupName, example = "O-")]
     pub blood_group: String,
     /// `whole_blood`, `red_cells`, `platelets` or `plasma` (another value is 400).
-    #[schema(value_type = String, example = "red_cells")]
+    #[schema(value_type = ComponentName, example = "red_cells")]
     pub component: Component,
     /// Units needed, 1 to 1000.
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 1000)]
     pub units_needed: i64,
     /// `critical`, `urgent` or `routine` (another value is 400).
     pub urgency: Urgency,
     /// By when (RFC 3339).
     pub needed_by: Option<DateTime<Utc>>,
     /// The province where donors are needed (defaults to none: no place preference).
+    #[schema(max_length = 100)]
     pub province: Option<String>,
     /// The commune or ward where donors are needed.
+    #[schema(max_length = 100)]
     pub commune: Option<String>,
     /// Free text, at most 2000 characters.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
     /// When the request was made (RFC 3339), for a request taken by phone and recorded
     /// afterwards; defaults to now; not in the future.
@@ -318,7 +366,7 @@ fn truncate_micros(t: NaiveDateTime) -> NaiveDateTime {
 pub async fn create_request(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewEmergencyRequest>,
+    body: Json<NewEmergencyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let now = hienmau_db::now();
@@ -433,6 +481,7 @@ pub struct RequestQuery {
     /// hospital's is 404).
     pub hospital_id: Option<Uuid>,
     /// Items per page: default 50, at most 500 (larger values are capped); negative is 400.
+    #[param(minimum = 0)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -566,6 +615,7 @@ pub async fn cancel_request(
 #[into_params(parameter_in = Query)]
 pub struct CandidateParams {
     /// How many: default 20, at most 100 (larger values are capped); negative is 400.
+    #[param(minimum = 0)]
     pub limit: Option<i64>,
 }
 
@@ -803,7 +853,7 @@ pub async fn create_response(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<NewResponse>,
+    body: Json<NewResponse>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().to_string();
     let body = body.into_inner();
@@ -887,7 +937,7 @@ pub async fn create_donation(
     user: AuthUser,
     id: web::Path<Uuid>,
     req: HttpRequest,
-    body: web::Json<Value>,
+    body: Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency::key_from(req.headers())?;
     let value = body.into_inner();

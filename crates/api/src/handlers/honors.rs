@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
@@ -98,7 +99,9 @@ pub struct EligibleQuery {
     /// Only donors whose chapter (that of their latest collected donation up to `as_of`) is
     /// this chapter or one below it; unknown → 404.
     pub chapter_id: Option<Uuid>,
-    /// Items per page (JSON only): default 50, at most 500; negative is 400.
+    /// Items per page (JSON only): default 50, at most 500 (larger values are capped);
+    /// negative is 400.
+    #[param(minimum = 0)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page (JSON only).
     pub cursor: Option<String>,
@@ -248,9 +251,11 @@ pub async fn eligible(
     let page = state
         .db(move |conn| Ok(honors::due_page(conn, &q, after.as_deref(), limit)?))
         .await?;
-    Ok(HttpResponse::Ok().json(ListResponse::from_page(page, |row| {
-        EligibleOut::new(row, &tiers, zone, as_of)
-    })))
+    Ok(
+        HttpResponse::Ok().json(ListResponse::from_page(page, |row| {
+            EligibleOut::new(row, &tiers, zone, as_of)
+        })),
+    )
 }
 
 /// The CSV header row.
@@ -375,7 +380,7 @@ pub struct NewAward {
     /// The donor.
     pub donor_id: Uuid,
     /// A configured threshold (another number is 422).
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 1)]
     pub tier: i64,
     /// The day of the award; the donor's count as of this day must reach the tier.
     pub awarded_on: NaiveDate,
@@ -441,7 +446,7 @@ fn already_held(held: i32) -> ApiError {
 pub async fn record_award(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewAward>,
+    body: Json<NewAward>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let tiers = state.settings.honors.tiers.clone();

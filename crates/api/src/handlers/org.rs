@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::password::MIN_PASSWORD_CHARS;
 use crate::auth::{AuthUser, Role};
@@ -85,7 +86,7 @@ pub async fn list_chapters(
 pub async fn create_chapter(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewChapter>,
+    body: Json<NewChapter>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let name = required_text("name", &body.name, 200, &mut errors);
@@ -182,7 +183,7 @@ pub async fn list_hospitals(
 pub async fn create_hospital(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewHospital>,
+    body: Json<NewHospital>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let row = Hospital {
@@ -399,7 +400,7 @@ pub async fn list_users(
 pub async fn create_user(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewUser>,
+    body: Json<NewUser>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = Vec::new();
@@ -461,7 +462,7 @@ pub async fn update_user(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UserPatch>,
+    body: Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = Vec::new();

@@ -45,7 +45,7 @@ const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 #[into_params(parameter_in = Query)]
 pub struct AnnualParams {
     /// The calendar year (required; 1900 to 2200). Missing or not a number is 400.
-    #[param(example = 2023)]
+    #[param(example = 2023, minimum = 1900, maximum = 2200)]
     pub year: i32,
     /// Only this chapter and those below it (a coordinator: within its scope, else 404).
     pub chapter_id: Option<Uuid>,

@@ -57,7 +57,7 @@ pub struct DonationBody {
     /// The donor.
     pub donor_id: Uuid,
     /// `whole_blood`, `red_cells`, `platelets` or `plasma`; another value is 400.
-    #[schema(value_type = String, example = "whole_blood")]
+    #[schema(value_type = crate::handlers::emergency::ComponentName, example = "whole_blood")]
     pub component: Component,
     /// Millilitres collected: required (1–2000) for a collection; for a deferral it may be
     /// omitted or 0 and is recorded as 0 (a deferral takes no blood).

@@ -232,9 +232,7 @@ pub fn export_due(
         .append(&due_filter(q));
         raw::execute(conn, &fill)?;
         let mut index = Sql::new();
-        index.push(
-            "CREATE INDEX honors_export_key ON honors_export (tier, name_folded, donor_id)",
-        );
+        index.push("CREATE INDEX honors_export_key ON honors_export (tier, name_folded, donor_id)");
         raw::execute(conn, &index)?;
 
         let mut sent = 0u64;
