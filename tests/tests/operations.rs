@@ -322,3 +322,199 @@ fn ready_follows_a_postgres_that_stops_and_comes_back() {
     let recovered = server.wait_for("/ready", 200, Duration::from_secs(15));
     eprintln!("/ready answered 503 in {took:?}; recovered {recovered:?} after the restart");
 }
+
+/// Under load, the database stops and comes back: while it is down requests answer 503
+/// `unavailable` with `Retry-After` (never 500), the service recovers by itself within 5 s of
+/// the database's return, and every acknowledged donation is there exactly once.
+#[test]
+fn logging_survives_a_postgres_restart_under_load() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        eprintln!("TEST_DATABASE_URL unset: PostgreSQL run skipped");
+        return;
+    }
+    use serde_json::{json, Value};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let cluster = Cluster::new();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("DATABASE_URL", &cluster.url()),
+            ("HIENMAU_JWT_SECRET", SECRET),
+        ],
+    );
+    server.wait_for("/ready", 200, Duration::from_secs(20));
+    let mut create = Command::new(BIN)
+        .args(["user", "create", "--username", "admin", "--role", "admin"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", cluster.url())
+        .env("HIENMAU_JWT_SECRET", SECRET)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        writeln!(create.stdin.take().unwrap(), "restart test password").unwrap();
+    }
+    assert!(create.wait().unwrap().success());
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(20))
+        .build();
+    let token = agent
+        .post(&format!("{}/api/v1/auth/login", server.base))
+        .send_json(json!({ "username": "admin", "password": "restart test password" }))
+        .unwrap()
+        .into_json::<Value>()
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = |path: &str, body: Value| -> Value {
+        agent
+            .post(&format!("{}{path}", server.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .send_json(body)
+            .unwrap()
+            .into_json()
+            .unwrap()
+    };
+    let chapter = post("/api/v1/chapters", json!({ "name": "Tỉnh" }))["id"].clone();
+    let drive = post(
+        "/api/v1/drives",
+        json!({ "name": "Restart", "chapter_id": chapter, "starts_on": "2020-01-01", "ends_on": "2099-12-31" }),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let today = chrono::Utc::now().date_naive();
+    let event = post(
+        &format!("/api/v1/drives/{drive}/events"),
+        json!({ "site": "Trạm", "held_on": today.to_string() }),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let donor = post(
+        "/api/v1/donors",
+        json!({ "full_name": "Lò Văn Páo", "date_of_birth": "1990-01-01", "sex": "male" }),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Two clients log deferrals (no interval: many per donor), each op under its own key,
+    // retrying until acknowledged.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
+    let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, usize>::new()));
+    let at = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339();
+    let until = (today + chrono::Days::new(30)).to_string();
+    let url = format!("{}/api/v1/events/{event}/donations", server.base);
+    let clients: Vec<_> = (0..2)
+        .map(|c| {
+            let (stop, acknowledged, statuses) = (stop.clone(), acknowledged.clone(), statuses.clone());
+            let (url, token, donor, at, until) =
+                (url.clone(), token.clone(), donor.clone(), at.clone(), until.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(20)).build();
+                let mut op = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    op += 1;
+                    let key = format!("c{c}-op{op}");
+                    let body = json!({ "donor_id": donor, "component": "whole_blood", "outcome": "deferred",
+                                       "deferral_reason": key, "deferred_until": until, "donated_at": at });
+                    loop {
+                        let r = agent
+                            .post(&url)
+                            .set("Authorization", &format!("Bearer {token}"))
+                            .set("Idempotency-Key", &key)
+                            .send_json(body.clone());
+                        let (status, retry_after, v) = match r {
+                            Ok(r) => (r.status(), None, r.into_json::<Value>().unwrap_or(Value::Null)),
+                            Err(ureq::Error::Status(s, r)) => {
+                                let ra = r.header("retry-after").map(str::to_owned);
+                                (s, ra, r.into_json::<Value>().unwrap_or(Value::Null))
+                            }
+                            Err(e) => panic!("the server stopped answering: {e}"),
+                        };
+                        *statuses.lock().unwrap().entry(status).or_default() += 1;
+                        match status {
+                            201 => {
+                                acknowledged.lock().unwrap().push((key.clone(), v["id"].as_str().unwrap().to_owned()));
+                                break;
+                            }
+                            503 => {
+                                assert_eq!(v["code"], "unavailable");
+                                assert!(retry_after.is_some(), "503 without Retry-After");
+                                std::thread::sleep(Duration::from_millis(100));
+                            }
+                            other => panic!("unexpected {other}: {v}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+
+    std::thread::sleep(Duration::from_millis(800));
+    cluster.stop();
+    std::thread::sleep(Duration::from_secs(3));
+    let (status, _) = server.get("/ready").unwrap();
+    assert_eq!(status, 503);
+    cluster.start();
+    let back = Instant::now();
+    let recovered = server.wait_for("/ready", 200, Duration::from_secs(5));
+    let before = acknowledged.lock().unwrap().len();
+    // Logging goes on after the return.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while acknowledged.lock().unwrap().len() < before + 10 {
+        assert!(Instant::now() < deadline, "logging did not resume");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let resumed = back.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+
+    // Every acknowledged record is there, once.
+    let acked = acknowledged.lock().unwrap().clone();
+    let mut conn = diesel::PgConnection::establish(&cluster.url()).unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        deferral_reason: String,
+    }
+    use diesel::{Connection, RunQueryDsl};
+    let rows: Vec<Row> = diesel::sql_query("SELECT id, deferral_reason FROM donations")
+        .load(&mut conn)
+        .unwrap();
+    let mut per_key = std::collections::HashMap::<&str, usize>::new();
+    for r in &rows {
+        *per_key.entry(r.deferral_reason.as_str()).or_default() += 1;
+    }
+    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let lost = acked
+        .iter()
+        .filter(|(_, id)| !ids.contains(id.as_str()))
+        .count();
+    let duplicated = per_key.values().filter(|n| **n > 1).count();
+    eprintln!(
+        "database restart: {} acknowledged, lost {lost}, duplicated {duplicated}, statuses {:?}, /ready back after {recovered:?}, logging resumed after {resumed:?}",
+        acked.len(),
+        statuses.lock().unwrap()
+    );
+    assert_eq!(lost, 0);
+    assert_eq!(duplicated, 0);
+    assert!(
+        statuses.lock().unwrap().get(&503).copied().unwrap_or(0) > 0,
+        "no request saw the outage"
+    );
+    assert!(recovered < Duration::from_secs(5));
+}
