@@ -114,6 +114,11 @@ pub fn test_settings(url: &str) -> Settings {
             max_failures_per_address: 100_000,
             ..defaults.login_throttle.clone()
         },
+        // Tests that are not about abuse limits call expensive routes freely.
+        abuse: hienmau_api::settings::AbuseConfig {
+            expensive_per_minute: 1_000_000,
+            expensive_burst: 1_000_000,
+        },
         pool: hienmau_api::settings::PoolConfig {
             max_size: 8,
             ..defaults.pool.clone()

@@ -29,7 +29,7 @@ fn demo(app: &TestApp) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn field<'a>(line: &'a str, n: usize) -> &'a str {
+fn field(line: &str, n: usize) -> &str {
     line.split_whitespace().nth(n).unwrap()
 }
 

@@ -256,6 +256,11 @@ backend_tests! {
         // The bytes: UTF-8 BOM, then UTF-8 text.
         let bytes = r.text.as_bytes();
         assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+        // The OpenAPI document names both representations.
+        let doc = app.call("GET", "/api/v1/openapi.json", None, None).expect(200);
+        let content = &doc["paths"]["/api/v1/honors/eligible"]["get"]["responses"]["200"]["content"];
+        assert!(content["text/csv"].is_object(), "{content}");
+        assert!(content["application/json"].is_object(), "{content}");
         // Each export is audited.
         let exports: Vec<String> = audit_actions(app).into_iter()
             .filter(|(a, _)| a == "honors_exported").map(|(_, d)| d).collect();

@@ -77,9 +77,9 @@ fn build(app: &TestApp) -> Province {
             };
             let d = insert_drive(c, chapter, &format!("Hành trình đỏ {i:02}"), &from, &to);
             let mut evs = Vec::new();
-            for k in 0..2 {
+            for (k, first_drive_day) in days.iter().enumerate() {
                 let held = if i == 0 {
-                    day(days[k])
+                    day(first_drive_day)
                 } else {
                     day(&from) + chrono::Days::new(4 + 10 * k as u64)
                 };
@@ -120,20 +120,20 @@ fn build(app: &TestApp) -> Province {
         // Noise that must not count: donations of 2022 at the New Year drive (their donors are
         // not new), voided records, a drive of 2022 and one of 2024.
         let (e0, d0, ch0, _) = events[0].clone();
-        for n in 100..110 {
+        for id in &donor_ids[100..110] {
             insert_donation(
                 c,
-                &donor_ids[n],
+                id,
                 At::Event(&e0, &d0, &ch0),
                 day("2022-12-20"),
                 "collected",
                 false,
             );
         }
-        for n in 200..203 {
+        for id in &donor_ids[200..203] {
             insert_donation(
                 c,
-                &donor_ids[n],
+                id,
                 At::Event(&e0, &d0, &ch0),
                 day("2023-01-05"),
                 "collected",
@@ -175,10 +175,10 @@ fn build(app: &TestApp) -> Province {
             );
         }
         // Deferrals of 2023: five at events, one voided.
-        for n in 400..405 {
+        for id in &donor_ids[400..405] {
             insert_donation(
                 c,
-                &donor_ids[n],
+                id,
                 At::Event(&e0, &d0, &ch0),
                 day("2023-01-10"),
                 "deferred",
@@ -319,7 +319,7 @@ backend_tests! {
 
         // The chapter ranking: most units first, exactly.
         let mut want: Vec<(String, i64)> = p.chapters.iter().cloned().zip(p.chapter_units.iter().copied()).collect();
-        want.sort_by(|a, b| b.1.cmp(&a.1));
+        want.sort_by_key(|w| std::cmp::Reverse(w.1));
         let distinct: std::collections::BTreeSet<i64> = p.chapter_units.iter().copied().collect();
         assert_eq!(distinct.len(), 6, "the fixture's chapter totals must differ");
         let got: Vec<(String, i64)> = r["by_chapter"].as_array().unwrap().iter()

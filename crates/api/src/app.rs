@@ -5,7 +5,8 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_cors::Cors;
+use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use tracing_actix_web::TracingLogger;
 
@@ -26,6 +27,7 @@ pub fn app(
     >,
 > {
     let limits = state.settings.limits.clone();
+    let cors = cors(&state.settings.cors_allowed_origins);
     let mut registrar = Registrar::default();
     routes::register(&mut registrar);
     App::new()
@@ -42,6 +44,8 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .configure(|cfg| registrar.install(cfg))
         .default_service(web::to(not_found))
+        // CORS is closed unless origins are configured: then only those origins are allowed.
+        .wrap(Condition::new(cors.is_some(), cors.unwrap_or_default()))
         .wrap(ErrorHandlers::new().default_handler(ensure_problem))
         .wrap(
             DefaultHeaders::new()
@@ -49,6 +53,31 @@ pub fn app(
                 .add((header::CACHE_CONTROL, "no-store")),
         )
         .wrap(TracingLogger::default())
+}
+
+/// The CORS policy for the configured origins; None (CORS closed: no
+/// `Access-Control-Allow-*` header on any answer) when there are none.
+fn cors(origins: &[String]) -> Option<Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+        .max_age(3600)
+        // A request from another origin is served without CORS headers (the browser keeps the
+        // answer from the page) rather than refused, so non-browser clients are unaffected.
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    Some(cors)
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

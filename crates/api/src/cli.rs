@@ -235,7 +235,12 @@ fn serve(state: crate::AppState) -> Result<(), String> {
             Err(e) => return Err(e.to_string()),
         }
         let app_state = state.clone();
+        // Slow or stalled clients are cut off: a request's head must arrive within 10 s, and
+        // idle keep-alive connections close after 75 s.
         let server = HttpServer::new(move || crate::app(app_state.clone()))
+            .client_request_timeout(Duration::from_secs(10))
+            .client_disconnect_timeout(Duration::from_secs(5))
+            .keep_alive(Duration::from_secs(75))
             .bind(&bind)
             .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         tracing::info!(%bind, "serving");

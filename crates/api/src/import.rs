@@ -261,11 +261,11 @@ fn parse_yes_no(s: &str) -> Option<bool> {
     }
 }
 
+/// The valid rows, the bad ones, and the columns ignored.
+type ReadRows = (Vec<Row>, Vec<RowError>, Vec<String>);
+
 /// Reads and checks every row of `text`: the valid rows and the bad ones.
-fn read_rows(
-    text: &str,
-    today: NaiveDate,
-) -> Result<(Vec<Row>, Vec<RowError>, Vec<String>), ImportError> {
+fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
     let text = text.trim_start_matches('\u{feff}');
     let first_line = text.lines().next().unwrap_or("");
     let delimiter = [b',', b';', b'\t']

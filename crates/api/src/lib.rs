@@ -12,6 +12,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod handlers;
+pub mod limits;
 pub mod import;
 pub mod openapi;
 pub mod routes;

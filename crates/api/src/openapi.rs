@@ -36,7 +36,7 @@ use crate::handlers::{honors, reports};
     ),
     components(schemas(
         crate::error::Problem, crate::error::FieldError, crate::auth::Role,
-        emergency::RequestStatus,
+        emergency::RequestStatus, donations::BatchItem,
     )),
     modifiers(&BearerAuth),
     tags(

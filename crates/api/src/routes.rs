@@ -147,6 +147,10 @@ const DRIVES: &Policy = &Policy::roles(&[Admin, Coordinator], Scope::Chapter);
 /// Emergency requests and everything under them: hospital callers (users and API keys) for
 /// their own hospital; admins for all.
 const HOSPITAL: &Policy = &Policy::roles(&[Admin, Hospital], Scope::Hospital);
+/// Expensive routes: the same roles, with each caller's requests limited.
+const HOSPITAL_LIMITED: &Policy = &HOSPITAL.limited();
+const HONORS_LIMITED: &Policy = &HONORS.limited();
+const REPORTS_LIMITED: &Policy = &REPORTS.limited();
 
 /// The routes of the application.
 pub fn register(r: &mut Registrar) {
@@ -245,7 +249,7 @@ fn register_emergency(r: &mut Registrar) {
         .add(
             M::GET,
             &format!("{e}/{{id}}/candidates"),
-            HOSPITAL,
+            HOSPITAL_LIMITED,
             emergency::list_candidates,
         )
         .add(
@@ -269,8 +273,8 @@ fn register_emergency(r: &mut Registrar) {
     r.add(M::GET, "/audit", ADMIN, audit_log::list_audit);
     // Honors and reports.
     r.add(M::GET, "/honors/tiers", HONORS, honors::list_tiers)
-        .add(M::GET, "/honors/eligible", HONORS, honors::eligible)
+        .add(M::GET, "/honors/eligible", HONORS_LIMITED, honors::eligible)
         .add(M::POST, "/honors/awards", HONORS, honors::record_award)
         .add(M::GET, "/donors/{id}/awards", DONOR_READ, honors::donor_awards)
-        .add(M::GET, "/reports/annual", REPORTS, reports::annual);
+        .add(M::GET, "/reports/annual", REPORTS_LIMITED, reports::annual);
 }

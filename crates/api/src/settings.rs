@@ -30,6 +30,8 @@ pub struct Settings {
     pub login_throttle: ThrottleConfig,
     /// Request size limits.
     pub limits: LimitsConfig,
+    /// Per-caller limits on expensive routes.
+    pub abuse: AbuseConfig,
     /// Who may donate (Circular 26/2013/TT-BYT defaults).
     pub eligibility: EligibilityRules,
     /// Honor tiers.
@@ -51,6 +53,7 @@ impl Default for Settings {
             pool: PoolConfig::default(),
             login_throttle: ThrottleConfig::default(),
             limits: LimitsConfig::default(),
+            abuse: AbuseConfig::default(),
             eligibility: EligibilityRules::default(),
             honors: HonorsConfig::default(),
             cors_allowed_origins: Vec::new(),
@@ -121,6 +124,25 @@ impl Default for LimitsConfig {
         Self {
             json_body_bytes: 2 * 1024 * 1024,
             batch_items: 1_000,
+        }
+    }
+}
+
+/// Per-caller limits on the expensive routes (candidates, honors lists and exports, reports).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AbuseConfig {
+    /// Sustained requests per minute per caller.
+    pub expensive_per_minute: u32,
+    /// Requests a caller may make at once before the rate applies.
+    pub expensive_burst: u32,
+}
+
+impl Default for AbuseConfig {
+    fn default() -> Self {
+        Self {
+            expensive_per_minute: 60,
+            expensive_burst: 20,
         }
     }
 }

@@ -46,6 +46,7 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         jwt: Arc::new(jwt),
         hasher: Arc::new(hasher),
         throttle: Arc::new(LoginThrottle::new(settings.login_throttle.clone())),
+        limiter: Arc::new(crate::limits::ExpensiveLimiter::new(&settings.abuse)),
         settings: Arc::new(settings),
     })
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub hasher: Arc<Hasher>,
     /// Failed sign-in counters.
     pub throttle: Arc<LoginThrottle>,
+    /// Per-caller limits on expensive routes.
+    pub limiter: Arc<crate::limits::ExpensiveLimiter>,
 }
 
 impl AppState {

@@ -51,6 +51,12 @@ async fn authorize(policy: &Policy, req: &ServiceRequest) -> Result<AuthUser, Ap
     if !policy.allows(user.role) {
         return Err(ApiError::Forbidden);
     }
+    if policy.limited {
+        state
+            .limiter
+            .check(user.principal_id())
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    }
     Ok(user)
 }
 

@@ -74,6 +74,9 @@ pub struct Policy {
     pub roles: &'static [Role],
     /// How objects are scoped for the roles that are bound to a tenant.
     pub scope: Scope,
+    /// An expensive route (candidates, exports, reports): each caller's requests are limited
+    /// (429 with `Retry-After`) so a flood cannot starve donation logging.
+    pub limited: bool,
 }
 
 impl Policy {
@@ -82,6 +85,7 @@ impl Policy {
         public: true,
         roles: &[],
         scope: Scope::None,
+        limited: false,
     };
 
     /// A route for these roles.
@@ -90,6 +94,15 @@ impl Policy {
             public: false,
             roles,
             scope,
+            limited: false,
+        }
+    }
+
+    /// The same policy on an expensive route: requests are limited per caller.
+    pub const fn limited(self) -> Policy {
+        Policy {
+            limited: true,
+            ..self
         }
     }
 

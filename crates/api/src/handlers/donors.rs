@@ -264,15 +264,15 @@ pub struct NewDonor {
 pub struct DonorPatch {
     /// Full name (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, required = false)]
     pub full_name: Option<Option<String>>,
     /// Date of birth (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = NaiveDate)]
+    #[schema(value_type = NaiveDate, required = false)]
     pub date_of_birth: Option<Option<NaiveDate>>,
     /// `male` or `female` (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = SexName)]
+    #[schema(value_type = SexName, required = false)]
     pub sex: Option<Option<Sex>>,
     /// Citizen id; null clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -301,11 +301,11 @@ pub struct DonorPatch {
     /// true joins the reserve (keeping an earlier consent date); false withdraws at once
     /// (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = bool)]
+    #[schema(value_type = bool, required = false)]
     pub reserve: Option<Option<bool>>,
     /// Prior donations, 0 to 1000 (cannot be null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, required = false)]
     pub prior_donations: Option<Option<i64>>,
     /// Day of the last prior donation; null clears it.
     #[serde(default, deserialize_with = "double_option")]

@@ -736,6 +736,7 @@ fn candidate_out(
         (status = 400, description = "Not a UUID, or a bad limit", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not see candidates (coordinator, honors)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this caller on an expensive route", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -919,7 +920,7 @@ pub async fn list_responses(
     request_body = DonationBody,
     params(
         ("id" = Uuid, Path, description = "Request id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; makes retries safe"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "1–255 visible ASCII characters; makes retries safe"),
     ),
     security(("bearer" = [])),
     responses(

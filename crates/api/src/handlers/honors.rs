@@ -38,10 +38,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
+use crate::handlers::Json;
 use crate::handlers::{optional_text, ListResponse, Paging};
 use crate::state::AppState;
 
@@ -192,6 +192,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
         (status = 400, description = "Unreadable parameter (as_of not a date, negative min_tier or limit, bad cursor)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read honors", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this caller on an expensive route", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such chapter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn eligible(

@@ -1,0 +1,609 @@
+//! Baselines: each read workload's SQL run directly on the same database, one connection,
+//! one statement after another, no HTTP and no query builder (SQL text through
+//! `diesel::sql_query` on the backend's own connection). For logging, the eligibility check
+//! and the insert in one durable transaction, as the server's transaction does them.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Months, NaiveDate, NaiveDateTime};
+use diesel::connection::SimpleConnection;
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryableByName, RunQueryDsl};
+use hienmau_db::DbConn;
+use hienmau_domain::blood::{donor_groups_for, BloodGroup, Match};
+use hienmau_domain::eligibility::{self, Deferral, EligibilityRules, PastDonation, Proposed};
+use hienmau_domain::{Component, Sex};
+
+use crate::stats::Measured;
+use crate::BenchError;
+
+/// A bound parameter.
+#[derive(Debug, Clone)]
+pub enum P {
+    /// Text.
+    Text(String),
+    /// Nullable text.
+    OptText(Option<String>),
+    /// A date.
+    Date(NaiveDate),
+    /// A nullable date.
+    OptDate(Option<NaiveDate>),
+    /// A timestamp.
+    Ts(NaiveDateTime),
+    /// A nullable timestamp.
+    OptTs(Option<NaiveDateTime>),
+    /// An INTEGER.
+    Int(i32),
+    /// A DOUBLE.
+    Double(f64),
+    /// A BOOLEAN.
+    Bool(bool),
+}
+
+macro_rules! bind_one {
+    ($q:expr, $p:expr) => {
+        match $p {
+            P::Text(s) => $q.bind::<Text, _>(s.clone()),
+            P::OptText(s) => $q.bind::<Nullable<Text>, _>(s.clone()),
+            P::Date(d) => $q.bind::<Date, _>(*d),
+            P::OptDate(d) => $q.bind::<Nullable<Date>, _>(*d),
+            P::Ts(t) => $q.bind::<Timestamp, _>(*t),
+            P::OptTs(t) => $q.bind::<Nullable<Timestamp>, _>(*t),
+            P::Int(n) => $q.bind::<Integer, _>(*n),
+            P::Double(x) => $q.bind::<Double, _>(*x),
+            P::Bool(b) => $q.bind::<Bool, _>(*b),
+        }
+    };
+}
+
+/// `?` placeholders as PostgreSQL's `$n` (the texts here have no `?` elsewhere).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn pg_query(sql: &str, params: &[P]) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let mut q = diesel::sql_query(numbered(sql)).into_boxed::<Pg>();
+    for p in params {
+        q = bind_one!(q, p);
+    }
+    q
+}
+
+fn sqlite_query(sql: &str, params: &[P]) -> BoxedSqlQuery<'static, Sqlite, SqlQuery> {
+    let mut q = diesel::sql_query(sql.to_owned()).into_boxed::<Sqlite>();
+    for p in params {
+        q = bind_one!(q, p);
+    }
+    q
+}
+
+/// Loads rows of a statement.
+pub fn load<R>(conn: &mut DbConn, sql: &str, params: &[P]) -> Result<Vec<R>, BenchError>
+where
+    R: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
+{
+    Ok(match conn {
+        DbConn::Pg(c) => pg_query(sql, params).load::<R>(c)?,
+        DbConn::Sqlite(c) => sqlite_query(sql, params).load::<R>(c)?,
+    })
+}
+
+/// Executes a statement.
+pub fn execute(conn: &mut DbConn, sql: &str, params: &[P]) -> Result<usize, BenchError> {
+    Ok(match conn {
+        DbConn::Pg(c) => pg_query(sql, params).execute(c)?,
+        DbConn::Sqlite(c) => sqlite_query(sql, params).execute(c)?,
+    })
+}
+
+/// The donor columns, in `schema.rs` order.
+pub const DONOR_COLUMNS: &str = "id, full_name, name_folded, date_of_birth, sex, national_id, \
+    blood_group, phone, province, province_folded, commune, commune_folded, weight_kg, reserve, \
+    reserve_since, prior_donations, prior_last_donation_on, chapter_id, collected_count, \
+    first_collected_on, last_donation_at, last_component, next_eligible_on, deferred_until, \
+    permanently_deferred, created_at, updated_at";
+
+/// A whole donor row.
+#[derive(Debug, QueryableByName)]
+#[allow(missing_docs)]
+pub struct DonorRow {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub full_name: String,
+    #[diesel(sql_type = Text)]
+    pub name_folded: String,
+    #[diesel(sql_type = Date)]
+    pub date_of_birth: NaiveDate,
+    #[diesel(sql_type = Text)]
+    pub sex: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub national_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub blood_group: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub phone: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub province: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub province_folded: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub commune: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub commune_folded: Option<String>,
+    #[diesel(sql_type = Nullable<Double>)]
+    pub weight_kg: Option<f64>,
+    #[diesel(sql_type = Bool)]
+    pub reserve: bool,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub reserve_since: Option<NaiveDate>,
+    #[diesel(sql_type = Integer)]
+    pub prior_donations: i32,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub prior_last_donation_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub chapter_id: Option<String>,
+    #[diesel(sql_type = Integer)]
+    pub collected_count: i32,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub first_collected_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub last_donation_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_component: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub next_eligible_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub deferred_until: Option<NaiveDate>,
+    #[diesel(sql_type = Bool)]
+    pub permanently_deferred: bool,
+    #[diesel(sql_type = Timestamp)]
+    pub created_at: NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(QueryableByName)]
+struct Top {
+    #[diesel(sql_type = Nullable<Integer>)]
+    #[allow(dead_code)]
+    n: Option<i32>,
+}
+
+#[derive(QueryableByName)]
+struct DonorTop {
+    #[diesel(sql_type = Text)]
+    #[allow(dead_code)]
+    donor_id: String,
+    #[diesel(sql_type = Nullable<Integer>)]
+    #[allow(dead_code)]
+    n: Option<i32>,
+}
+
+#[derive(QueryableByName)]
+struct Totals {
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    units: i64,
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    volume: i64,
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    donors: i64,
+}
+
+/// One BIGINT named `n`.
+#[derive(QueryableByName)]
+pub struct Count {
+    /// The number.
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Grouped {
+    #[diesel(sql_type = Nullable<Text>)]
+    #[allow(dead_code)]
+    g: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    #[allow(dead_code)]
+    id: String,
+}
+
+#[derive(QueryableByName)]
+struct Past {
+    #[diesel(sql_type = Date)]
+    donated_on: NaiveDate,
+    #[diesel(sql_type = Text)]
+    component: String,
+    #[diesel(sql_type = Text)]
+    outcome: String,
+    #[diesel(sql_type = Nullable<Date>)]
+    deferred_until: Option<NaiveDate>,
+    #[diesel(sql_type = Bool)]
+    permanent: bool,
+}
+
+/// Runs `op(i)` one after another until `max` operations or `time`, and measures.
+pub fn measure(
+    name: &str,
+    max: u64,
+    time: Duration,
+    mut op: impl FnMut(u64) -> Result<(), BenchError>,
+) -> Measured {
+    let mut samples = Vec::new();
+    let mut errors = 0;
+    let mut first = None;
+    let started = Instant::now();
+    let mut i = 0;
+    while i < max && started.elapsed() < time {
+        let t = Instant::now();
+        if let Err(e) = op(i) {
+            errors += 1;
+            first.get_or_insert(e.to_string());
+        }
+        samples.push(t.elapsed());
+        i += 1;
+    }
+    Measured::from_samples(name, samples, errors, first, 1, started.elapsed())
+}
+
+/// Donor read: the row and the highest award, as `GET /donors/{id}` reads them.
+pub fn donor_read(conn: &mut DbConn, id: &str) -> Result<(), BenchError> {
+    let rows: Vec<DonorRow> = load(
+        conn,
+        &format!("SELECT {DONOR_COLUMNS} FROM donors WHERE id = ?"),
+        &[P::Text(id.to_owned())],
+    )?;
+    if rows.is_empty() {
+        return Err(BenchError::msg("no such donor"));
+    }
+    let _: Vec<Top> = load(
+        conn,
+        "SELECT MAX(tier) AS n FROM awards WHERE donor_id = ?",
+        &[P::Text(id.to_owned())],
+    )?;
+    Ok(())
+}
+
+/// Donor search: a page of 50 (plus one) by folded name, or an exact phone, and the awards of
+/// the page in one statement.
+pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
+    let rows: Vec<DonorRow> = if term.bytes().all(|b| b.is_ascii_digit()) {
+        load(
+            conn,
+            &format!(
+                "SELECT {DONOR_COLUMNS} FROM donors WHERE phone = ? ORDER BY name_folded, id \
+                 LIMIT 51"
+            ),
+            &[P::Text(term.to_owned())],
+        )?
+    } else {
+        let words: Vec<&str> = term.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut sql = format!("SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1");
+        let mut params = Vec::new();
+        for w in &words {
+            sql.push_str(" AND name_folded LIKE ? ESCAPE '\\'");
+            params.push(P::Text(format!("%{w}%")));
+        }
+        sql.push_str(" ORDER BY name_folded, id LIMIT 51");
+        load(conn, &sql, &params)?
+    };
+    if !rows.is_empty() {
+        let marks = vec!["?"; rows.len()].join(", ");
+        let params: Vec<P> = rows.iter().map(|r| P::Text(r.id.clone())).collect();
+        let _: Vec<DonorTop> = load(
+            conn,
+            &format!(
+                "SELECT donor_id, MAX(tier) AS n FROM awards WHERE donor_id IN ({marks}) \
+                 GROUP BY donor_id"
+            ),
+            &params,
+        )?;
+    }
+    Ok(())
+}
+
+/// Drive tally: the six statements of the repository's tally, as SQL text.
+pub fn tally(conn: &mut DbConn, drive_id: &str) -> Result<(), BenchError> {
+    let id = || vec![P::Text(drive_id.to_owned())];
+    let counted = "drive_id = ? AND outcome = 'collected' AND voided = FALSE";
+    let _: Vec<Totals> = load(
+        conn,
+        &format!(
+            "SELECT COUNT(*) AS units, CAST(COALESCE(SUM(volume_ml), 0) AS BIGINT) AS volume, \
+             COUNT(DISTINCT donor_id) AS donors FROM donations WHERE {counted}"
+        ),
+        &id(),
+    )?;
+    let _: Vec<Count> = load(
+        conn,
+        "SELECT COUNT(*) AS n FROM donations WHERE drive_id = ? AND outcome = 'deferred' \
+         AND voided = FALSE",
+        &id(),
+    )?;
+    let _: Vec<Count> = load(
+        conn,
+        "SELECT COUNT(DISTINCT d.donor_id) AS n FROM donations d \
+         WHERE d.drive_id = ? AND d.outcome = 'collected' AND d.voided = FALSE \
+         AND d.donor_id IN (SELECT id FROM donors WHERE prior_donations = 0) \
+         AND NOT EXISTS (SELECT 1 FROM donations e WHERE e.donor_id = d.donor_id \
+           AND e.outcome = 'collected' AND e.voided = FALSE \
+           AND (e.donated_at < d.donated_at OR (e.donated_at = d.donated_at AND e.id < d.id)))",
+        &id(),
+    )?;
+    let _: Vec<Grouped> = load(
+        conn,
+        "SELECT dn.blood_group AS g, COUNT(*) AS n FROM donations d \
+         JOIN donors dn ON dn.id = d.donor_id \
+         WHERE d.drive_id = ? AND d.outcome = 'collected' AND d.voided = FALSE \
+         GROUP BY dn.blood_group",
+        &id(),
+    )?;
+    let _: Vec<Grouped> = load(
+        conn,
+        &format!("SELECT event_id AS g, COUNT(*) AS n FROM donations WHERE {counted} GROUP BY event_id"),
+        &id(),
+    )?;
+    let _: Vec<Id> = load(
+        conn,
+        "SELECT id FROM events WHERE drive_id = ? ORDER BY held_on, id",
+        &id(),
+    )?;
+    Ok(())
+}
+
+/// An emergency request as the candidate query needs it.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// The request's id.
+    pub id: String,
+    /// The patient's group.
+    pub patient: BloodGroup,
+    /// The component.
+    pub component: Component,
+    /// The request's province, folded.
+    pub province_folded: String,
+    /// The request's commune, folded.
+    pub commune_folded: String,
+}
+
+fn years_before(day: NaiveDate, years: i32) -> NaiveDate {
+    day.checked_sub_months(Months::new(12 * years.max(0) as u32))
+        .unwrap_or(day)
+}
+
+/// Emergency candidates: the repository's query as SQL text (filters, order, limit 20).
+pub fn candidates(
+    conn: &mut DbConn,
+    rules: &EligibilityRules,
+    r: &RequestSpec,
+    today: NaiveDate,
+) -> Result<(), BenchError> {
+    let groups = donor_groups_for(r.patient, r.component);
+    let of = |m: Match| -> Vec<String> {
+        groups
+            .iter()
+            .filter(|(_, gm)| *gm == m)
+            .map(|(g, _)| g.as_str().to_owned())
+            .collect()
+    };
+    let identical = of(Match::Identical);
+    let all: Vec<String> = groups.iter().map(|(g, _)| g.as_str().to_owned()).collect();
+    let marks = |n: usize| vec!["?"; n.max(1)].join(", ");
+    let sql = format!(
+        "SELECT {DONOR_COLUMNS} FROM donors \
+         WHERE reserve = TRUE AND blood_group IN ({}) AND permanently_deferred = FALSE \
+         AND (next_eligible_on <= ? OR (next_eligible_on IS NULL AND last_donation_at IS NULL \
+              AND prior_last_donation_on IS NULL AND deferred_until IS NULL)) \
+         AND date_of_birth > ? AND date_of_birth <= ? \
+         AND (weight_kg IS NULL OR (sex = 'female' AND weight_kg >= ?) \
+              OR (sex = 'male' AND weight_kg >= ?)) \
+         AND id NOT IN (SELECT donor_id FROM donor_responses WHERE request_id = ? \
+              AND response = 'declined') \
+         ORDER BY CASE WHEN blood_group IN ({}) THEN 0 ELSE 1 END, \
+           CASE WHEN commune_folded = ? AND province_folded = ? THEN 0 \
+                WHEN province_folded = ? THEN 1 ELSE 2 END, \
+           (last_donation_at IS NOT NULL OR prior_last_donation_on IS NOT NULL), \
+           COALESCE(last_donation_at, prior_last_donation_on), id \
+         LIMIT 20",
+        marks(all.len()),
+        marks(identical.len()),
+    );
+    let mut params: Vec<P> = all.into_iter().map(P::Text).collect();
+    params.push(P::Date(today));
+    params.push(P::Date(years_before(today, rules.max_age + 1)));
+    params.push(P::Date(years_before(today, rules.min_age)));
+    params.push(P::Double(rules.min_weight_kg(Sex::Female, r.component)));
+    params.push(P::Double(rules.min_weight_kg(Sex::Male, r.component)));
+    params.push(P::Text(r.id.clone()));
+    if identical.is_empty() {
+        params.push(P::Text(String::new()));
+    }
+    params.extend(identical.into_iter().map(P::Text));
+    params.push(P::Text(r.commune_folded.clone()));
+    params.push(P::Text(r.province_folded.clone()));
+    params.push(P::Text(r.province_folded.clone()));
+    let _: Vec<DonorRow> = load(conn, &sql, &params)?;
+    Ok(())
+}
+
+/// Where the raw logging writes.
+#[derive(Debug, Clone)]
+pub struct LogTarget {
+    /// The event.
+    pub event_id: String,
+    /// Its drive.
+    pub drive_id: String,
+    /// The drive's chapter.
+    pub chapter_id: String,
+    /// Who records.
+    pub recorded_by: String,
+}
+
+/// One durable donation: lock the donor, read them and their history, decide with the
+/// domain's rules, insert, rewrite the counters, commit.
+pub fn log_donation(
+    conn: &mut DbConn,
+    rules: &EligibilityRules,
+    target: &LogTarget,
+    donor_id: &str,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Result<(), BenchError> {
+    let begin = match conn {
+        DbConn::Pg(_) => "BEGIN",
+        DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
+    };
+    batch(conn, begin)?;
+    let result = log_in_tx(conn, rules, target, donor_id, now, today);
+    match result {
+        Ok(()) => batch(conn, "COMMIT"),
+        Err(e) => {
+            let _ = batch(conn, "ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn batch(conn: &mut DbConn, sql: &str) -> Result<(), BenchError> {
+    match conn {
+        DbConn::Pg(c) => c.batch_execute(sql)?,
+        DbConn::Sqlite(c) => c.batch_execute(sql)?,
+    }
+    Ok(())
+}
+
+fn log_in_tx(
+    conn: &mut DbConn,
+    rules: &EligibilityRules,
+    target: &LogTarget,
+    donor_id: &str,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Result<(), BenchError> {
+    let id = || vec![P::Text(donor_id.to_owned())];
+    execute(
+        conn,
+        "UPDATE donors SET updated_at = updated_at WHERE id = ?",
+        &id(),
+    )?;
+    let donor: DonorRow = load::<DonorRow>(
+        conn,
+        &format!("SELECT {DONOR_COLUMNS} FROM donors WHERE id = ?"),
+        &id(),
+    )?
+    .into_iter()
+    .next()
+    .ok_or_else(|| BenchError::msg("no such donor"))?;
+    let history: Vec<Past> = load(
+        conn,
+        "SELECT donated_on, component, outcome, deferred_until, permanent FROM donations \
+         WHERE donor_id = ? AND voided = FALSE ORDER BY donated_at, id",
+        &id(),
+    )?;
+    let mut past = Vec::new();
+    let mut deferrals = Vec::new();
+    for h in &history {
+        if h.outcome == "collected" {
+            past.push(PastDonation {
+                day: h.donated_on,
+                component: Component::parse(&h.component)
+                    .map_err(|e| BenchError::msg(e.to_string()))?,
+            });
+        } else {
+            deferrals.push(Deferral {
+                from: h.donated_on,
+                until: if h.permanent { None } else { h.deferred_until },
+            });
+        }
+    }
+    if let Some(day) = donor.prior_last_donation_on {
+        past.push(PastDonation {
+            day,
+            component: Component::WholeBlood,
+        });
+    }
+    let who = eligibility::Donor {
+        date_of_birth: donor.date_of_birth,
+        sex: Sex::parse(&donor.sex).map_err(|e| BenchError::msg(e.to_string()))?,
+        weight_kg: donor.weight_kg,
+    };
+    let proposed = Proposed {
+        day: today,
+        component: Component::WholeBlood,
+        volume_ml: 350,
+    };
+    eligibility::check(rules, &who, &past, &deferrals, &proposed)
+        .map_err(|e| BenchError::msg(format!("not eligible: {}", e.reason.code())))?;
+    let code = format!(
+        "RAW-{}-{}",
+        today.format("%Y%m%d"),
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    execute(
+        conn,
+        "INSERT INTO donations (id, donor_id, event_id, drive_id, chapter_id, component, \
+         volume_ml, outcome, donated_at, donated_on, unit_code, permanent, voided, recorded_by, \
+         created_at) VALUES (?, ?, ?, ?, ?, 'whole_blood', 350, 'collected', ?, ?, ?, FALSE, \
+         FALSE, ?, ?)",
+        &[
+            P::Text(uuid::Uuid::new_v4().to_string()),
+            P::Text(donor_id.to_owned()),
+            P::Text(target.event_id.clone()),
+            P::Text(target.drive_id.clone()),
+            P::Text(target.chapter_id.clone()),
+            P::Ts(now),
+            P::Date(today),
+            P::Text(code),
+            P::Text(target.recorded_by.clone()),
+            P::Ts(now),
+        ],
+    )?;
+    past.push(PastDonation {
+        day: today,
+        component: Component::WholeBlood,
+    });
+    let next = eligibility::next_eligible_on(
+        rules,
+        &who,
+        &past,
+        &deferrals,
+        Component::WholeBlood,
+        today,
+    );
+    execute(
+        conn,
+        "UPDATE donors SET collected_count = ?, first_collected_on = ?, last_donation_at = ?, \
+         last_component = 'whole_blood', next_eligible_on = ? WHERE id = ?",
+        &[
+            P::Int(donor.collected_count + 1),
+            P::OptDate(donor.first_collected_on.or(Some(today))),
+            P::OptTs(Some(now)),
+            P::OptDate(next),
+            P::Text(donor_id.to_owned()),
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! Abuse limits: each caller's requests to the expensive routes are limited (429 with
+//! `Retry-After`), per caller, and cheap routes are not.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use hienmau_api::settings::AbuseConfig;
+use hienmau_tests::{backend_tests, test_settings, TestApp};
+
+fn limited(db: hienmau_tests::TestDatabase) -> TestApp {
+    let mut settings = test_settings(&db.url);
+    settings.abuse = AbuseConfig {
+        expensive_per_minute: 1,
+        expensive_burst: 3,
+    };
+    TestApp::with_settings(db, settings)
+}
+
+fn run_limits(app: &TestApp) {
+    let (_, honors) = app.user("honors.one", "honors", None, None);
+    let (_, other) = app.user("honors.two", "honors", None, None);
+    let report = "/api/v1/reports/annual?year=2023";
+    for _ in 0..3 {
+        app.get(report, &honors).expect(200);
+    }
+    let refused = app.get(report, &honors);
+    refused.expect_problem(429, "rate_limited");
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=61).contains(&wait), "Retry-After {wait}");
+    // The honors list shares the caller's budget; another caller has its own.
+    app.get("/api/v1/honors/eligible", &honors)
+        .expect_problem(429, "rate_limited");
+    app.get(report, &other).expect(200);
+    // Cheap routes are not limited.
+    for _ in 0..10 {
+        app.get("/api/v1/honors/tiers", &honors).expect(200);
+    }
+}
+
+#[test]
+fn expensive_routes_are_limited_per_caller_sqlite() {
+    run_limits(&limited(hienmau_tests::TestDatabase::sqlite()));
+}
+
+#[test]
+fn expensive_routes_are_limited_per_caller_postgres() {
+    match hienmau_tests::TestDatabase::postgres() {
+        Some(db) => run_limits(&limited(db)),
+        None => eprintln!("TEST_DATABASE_URL unset: PostgreSQL run skipped"),
+    }
+}
+
+backend_tests! {
+    fn default_test_settings_do_not_limit(app) {
+        let (_, honors) = app.user("honors", "honors", None, None);
+        for _ in 0..30 {
+            app.get("/api/v1/reports/annual?year=2023", &honors).expect(200);
+        }
+    }
+}
