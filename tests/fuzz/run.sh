@@ -11,7 +11,7 @@
 #   FUZZ_MAX_EXAMPLES  cases per operation and phase (default 30)
 #   FUZZ_TIMEOUT       seconds per backend before the run is stopped and failed (default 600)
 #   SCHEMATHESIS       a schemathesis executable to use; by default one is installed into
-#                      target/fuzz/venv (pinned version) with Python ≥ 3.12 when available
+#                      target/fuzz/venv-<python> (pinned version) with Python ≥ 3.12 when available
 # Reports (JUnit, NDJSON, the server's log) land in target/fuzz/<backend>/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,7 +36,7 @@ if [ -z "$st" ]; then
       py=$cand; break
     fi
   done
-  venv="$root/target/fuzz/venv"
+  venv="$root/target/fuzz/venv-$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     rm -rf "$venv"
     "$py" -m venv "$venv"
@@ -86,7 +86,9 @@ fuzz_backend() {
     "$base/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   printf '\n== schemathesis %s on %s (%s examples per operation, deterministic)\n' \
     "$SCHEMATHESIS_VERSION" "$name" "$max_examples"
-  timeout "$fuzz_timeout" "$st" --config-file "$root/tests/fuzz/schemathesis.toml" \
+  # Run from the report folder: schemathesis keeps a cache (.schemathesis/) in its working
+  # directory, which would replay earlier runs' cases and land in the repository.
+  (cd "$report" && timeout "$fuzz_timeout" "$st" --config-file "$root/tests/fuzz/schemathesis.toml" \
     run "$base/api/v1/openapi.json" \
     -H "Authorization: Bearer $token" \
     --max-examples "$max_examples" \
@@ -94,7 +96,7 @@ fuzz_backend() {
     --workers 4 \
     --request-timeout 20 \
     --no-color \
-    --report junit,ndjson --report-dir "$report" \
+    --report junit,ndjson --report-dir "$report") \
     || rc=$?
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true

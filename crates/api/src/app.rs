@@ -1,11 +1,11 @@
 //! The actix application: state, extractor configuration, routes, and the middleware that keeps
 //! every answer well-formed.
 
+use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
-use actix_cors::Cors;
 use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use tracing_actix_web::TracingLogger;

@@ -275,6 +275,11 @@ fn register_emergency(r: &mut Registrar) {
     r.add(M::GET, "/honors/tiers", HONORS, honors::list_tiers)
         .add(M::GET, "/honors/eligible", HONORS_LIMITED, honors::eligible)
         .add(M::POST, "/honors/awards", HONORS, honors::record_award)
-        .add(M::GET, "/donors/{id}/awards", DONOR_READ, honors::donor_awards)
+        .add(
+            M::GET,
+            "/donors/{id}/awards",
+            DONOR_READ,
+            honors::donor_awards,
+        )
         .add(M::GET, "/reports/annual", REPORTS_LIMITED, reports::annual);
 }

@@ -34,6 +34,10 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         .map_err(|e| StartupError::Config(format!("DATABASE_URL: {e}")))?;
     let zone = Zone::parse(&settings.timezone)
         .map_err(|e| StartupError::Config(format!("HIENMAU_TIMEZONE: {e}")))?;
+    for origin in &settings.cors_allowed_origins {
+        check_origin(origin)
+            .map_err(|e| StartupError::Config(format!("cors_allowed_origins: {origin:?}: {e}")))?;
+    }
     let secret = jwt_secret(&settings, &url)?;
     let jwt = JwtKeys::new(secret.as_bytes(), settings.token_ttl_minutes.max(1) * 60)
         .map_err(|e| StartupError::Config(format!("HIENMAU_JWT_SECRET: {e}")))?;
@@ -49,6 +53,23 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         limiter: Arc::new(crate::limits::ExpensiveLimiter::new(&settings.abuse)),
         settings: Arc::new(settings),
     })
+}
+
+/// An allowed CORS origin is exactly `http(s)://host[:port]`: no wildcard, path or slash.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("must start with https:// or http://")?;
+    let valid = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if valid {
+        Ok(())
+    } else {
+        Err("must be scheme://host[:port], without wildcard, path or trailing slash")
+    }
 }
 
 /// The pool settings from the configuration.

@@ -13,7 +13,6 @@
 //! the planner statistics are refreshed (`ANALYZE`).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -285,9 +284,8 @@ pub fn fresh_database(url: &str) -> Result<(), BenchError> {
         DbUrl::Postgres(u) => {
             let (base, name) = split_pg_url(&u)?;
             let mut admin = PgConnection::establish(&format!("{base}/postgres"))?;
-            admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\""
-            ))?;
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))?;
+            admin.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
         }
         DbUrl::Sqlite(path) => {
             for suffix in ["", "-wal", "-shm"] {
@@ -317,7 +315,9 @@ fn split_pg_url(url: &str) -> Result<(String, String), BenchError> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(BenchError::msg(format!("database name {name:?}: letters, digits, _ and - only")));
+        return Err(BenchError::msg(format!(
+            "database name {name:?}: letters, digits, _ and - only"
+        )));
     }
     Ok((base.to_owned(), name.to_owned()))
 }
@@ -336,9 +336,7 @@ impl Loader {
     pub fn open(url: &str, saved: &mut Vec<String>) -> Result<Self, BenchError> {
         let mut loader = match open(url)? {
             DbConn::Pg(mut c) => {
-                c.batch_execute(
-                    "SET synchronous_commit = off; SET maintenance_work_mem = '1GB'",
-                )?;
+                c.batch_execute("SET synchronous_commit = off; SET maintenance_work_mem = '1GB'")?;
                 // Foreign-key triggers off for this session: the generator writes parents
                 // first and its data is consistent by construction (the smoke test checks it).
                 c.batch_execute("SET session_replication_role = replica")?;

@@ -16,7 +16,6 @@ use hienmau_bench::load::{self, Batch, ChannelSink, Loader};
 use hienmau_bench::raw::{self, LogTarget, RequestSpec};
 use hienmau_bench::report::{BackendRun, LoadFigures, ReadFigures};
 use hienmau_bench::server::{self, RssSampler, Server};
-use hienmau_bench::stats::Measured;
 use hienmau_bench::BenchError;
 use hienmau_db::repo::honors::DueQuery;
 use hienmau_db::repo::reports::AnnualQuery;
@@ -94,6 +93,9 @@ struct Args {
     /// Writes the report (Markdown) to this file, e.g. docs/benchmarks.md.
     #[arg(long)]
     write_docs: Option<PathBuf>,
+    /// A hand-written Markdown file (findings, reasons, plans) included in the report.
+    #[arg(long, default_value = "docs/benchmarks-notes.md")]
+    notes: PathBuf,
 }
 
 /// Sizes and limits after `--quick` and the defaults.
@@ -161,7 +163,11 @@ fn run(args: &Args) -> Result<bool, BenchError> {
     std::fs::create_dir_all(&args.work_dir)?;
     let mut urls = Vec::new();
     if matches!(args.backend, BackendArg::Sqlite | BackendArg::Both) {
-        if let Some(dir) = args.sqlite_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = args
+            .sqlite_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir)?;
         }
         let abs = std::path::absolute(&args.sqlite_path)?;
@@ -231,7 +237,10 @@ fn run_backend(
     };
 
     // 1. A fresh database and the bulk load.
-    eprintln!("   generating and loading {} donors, {} donations", plan.donors, plan.donations);
+    eprintln!(
+        "   generating and loading {} donors, {} donations",
+        plan.donors, plan.donations
+    );
     load::fresh_database(url)?;
     let mut saved = Vec::new();
     let mut loader = Loader::open(url, &mut saved)?;
@@ -271,7 +280,18 @@ fn run_backend(
     // 2. The server.
     let password = "hienmau-bench-admin-password";
     server::create_admin(bin, url, "bench.admin", password)?;
-    let mut extra = Vec::new();
+    // One admin calls the expensive routes thousands of times a second here; the per-caller
+    // limit (60 a minute by default) exists for floods from one caller, not for this.
+    let mut extra = vec![
+        (
+            "HIENMAU_ABUSE__EXPENSIVE_PER_MINUTE".to_owned(),
+            "100000000".to_owned(),
+        ),
+        (
+            "HIENMAU_ABUSE__EXPENSIVE_BURST".to_owned(),
+            "100000000".to_owned(),
+        ),
+    ];
     if let Some(n) = args.pool_size {
         extra.push(("HIENMAU_POOL__MAX_SIZE".to_owned(), n.to_string()));
     }
@@ -359,15 +379,12 @@ async fn workloads(
         .first()
         .cloned()
         .ok_or_else(|| BenchError::msg("no province"))?;
-    let commune = summary
-        .sample_communes
-        .first()
-        .cloned()
-        .unwrap_or_default();
+    let commune = summary.sample_communes.first().cloned().unwrap_or_default();
     let hospital = client
         .json(&Req::post(
             "/api/v1/hospitals",
-            serde_json::json!({"name": "Bệnh viện Bạch Mai", "province": province_name}).to_string(),
+            serde_json::json!({"name": "Bệnh viện Bạch Mai", "province": province_name})
+                .to_string(),
             201,
         ))
         .await?;
@@ -384,7 +401,7 @@ async fn workloads(
             .json(&Req::post(
                 "/api/v1/emergency-requests",
                 serde_json::json!({
-                    "blood_group": group, "component": component, "units_needed": 100_000,
+                    "blood_group": group, "component": component, "units_needed": 1_000,
                     "urgency": "critical", "province": province_name, "commune": commune,
                     "hospital_id": hospital_id,
                 })
@@ -459,7 +476,10 @@ async fn workloads(
             let t = terms.clone();
             Rc::new(move |i| {
                 let term = &t[pick(t.len(), i)];
-                Req::get(format!("/api/v1/donors?q={}&limit=50", term.replace(' ', "+")))
+                Req::get(format!(
+                    "/api/v1/donors?q={}&limit=50",
+                    term.replace(' ', "+")
+                ))
             })
         }),
         ("drive tally", {
@@ -711,9 +731,9 @@ fn document(
         .to_owned();
     let mode = if args.quick { "quick" } else { "full" };
     let cmd = if args.quick {
-        "cargo build --release -p hienmau-api -p hienmau-bench && target/release/hienmau-bench --quick --write-docs docs/benchmarks.md"
+        "cargo build --release -p hienmau-api -p hienmau-bench\ntarget/release/hienmau-bench --quick --write-docs docs/benchmarks.md"
     } else {
-        "cargo build --release -p hienmau-api -p hienmau-bench && target/release/hienmau-bench --write-docs docs/benchmarks.md"
+        "cargo build --release -p hienmau-api -p hienmau-bench\ntarget/release/hienmau-bench --write-docs docs/benchmarks.md"
     };
     let _ = writeln!(s, "# Benchmarks\n");
     let _ = writeln!(
@@ -778,6 +798,17 @@ fn document(
     let _ = writeln!(s, "## Figures\n");
     for r in runs {
         s.push_str(&r.markdown());
+    }
+    match std::fs::read_to_string(&args.notes) {
+        Ok(notes) => {
+            let _ = writeln!(
+                s,
+                "<!-- from {} (hand-written; the figures above are this run's) -->\n",
+                args.notes.display()
+            );
+            s.push_str(&notes);
+        }
+        Err(e) => eprintln!("no notes included ({}: {e})", args.notes.display()),
     }
     Ok(s)
 }

@@ -80,9 +80,9 @@ pub const MIDDLE_FEMALE: [&str; 10] = [
 /// Given names by sex.
 pub const GIVEN_MALE: [&str; 40] = [
     "An", "Anh", "Bảo", "Bình", "Cường", "Dũng", "Duy", "Đạt", "Đông", "Giang", "Hải", "Hiếu",
-    "Hòa", "Hoàng", "Hùng", "Huy", "Khang", "Khánh", "Kiên", "Lâm", "Long", "Luân", "Minh",
-    "Nam", "Nghĩa", "Phong", "Phúc", "Quân", "Quang", "Sơn", "Tài", "Thắng", "Thành", "Thịnh",
-    "Toàn", "Trung", "Tú", "Tuấn", "Việt", "Vinh",
+    "Hòa", "Hoàng", "Hùng", "Huy", "Khang", "Khánh", "Kiên", "Lâm", "Long", "Luân", "Minh", "Nam",
+    "Nghĩa", "Phong", "Phúc", "Quân", "Quang", "Sơn", "Tài", "Thắng", "Thành", "Thịnh", "Toàn",
+    "Trung", "Tú", "Tuấn", "Việt", "Vinh",
 ];
 /// Given names by sex.
 pub const GIVEN_FEMALE: [&str; 40] = [
@@ -95,8 +95,8 @@ pub const GIVEN_FEMALE: [&str; 40] = [
 /// Syllables that commune names are made of.
 pub const PLACE_SYLLABLES: [&str; 32] = [
     "An", "Bình", "Phú", "Tân", "Hòa", "Long", "Thạnh", "Đông", "Tây", "Nam", "Bắc", "Hưng",
-    "Phước", "Mỹ", "Thành", "Vĩnh", "Xuân", "Hiệp", "Lộc", "Quang", "Trung", "Sơn", "Hải",
-    "Thuận", "Lợi", "Khánh", "Hội", "Đức", "Minh", "Thái", "Phong", "Lạc",
+    "Phước", "Mỹ", "Thành", "Vĩnh", "Xuân", "Hiệp", "Lộc", "Quang", "Trung", "Sơn", "Hải", "Thuận",
+    "Lợi", "Khánh", "Hội", "Đức", "Minh", "Thái", "Phong", "Lạc",
 ];
 
 /// Drive names that recur every year.

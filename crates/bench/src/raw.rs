@@ -347,7 +347,7 @@ pub fn tally(conn: &mut DbConn, drive_id: &str) -> Result<(), BenchError> {
         conn,
         "SELECT COUNT(DISTINCT d.donor_id) AS n FROM donations d \
          WHERE d.drive_id = ? AND d.outcome = 'collected' AND d.voided = FALSE \
-         AND d.donor_id IN (SELECT id FROM donors WHERE prior_donations = 0) \
+         AND EXISTS (SELECT 1 FROM donors p WHERE p.id = d.donor_id AND p.prior_donations = 0) \
          AND NOT EXISTS (SELECT 1 FROM donations e WHERE e.donor_id = d.donor_id \
            AND e.outcome = 'collected' AND e.voided = FALSE \
            AND (e.donated_at < d.donated_at OR (e.donated_at = d.donated_at AND e.id < d.id)))",
@@ -363,7 +363,9 @@ pub fn tally(conn: &mut DbConn, drive_id: &str) -> Result<(), BenchError> {
     )?;
     let _: Vec<Grouped> = load(
         conn,
-        &format!("SELECT event_id AS g, COUNT(*) AS n FROM donations WHERE {counted} GROUP BY event_id"),
+        &format!(
+            "SELECT event_id AS g, COUNT(*) AS n FROM donations WHERE {counted} GROUP BY event_id"
+        ),
         &id(),
     )?;
     let _: Vec<Id> = load(
@@ -585,14 +587,8 @@ fn log_in_tx(
         day: today,
         component: Component::WholeBlood,
     });
-    let next = eligibility::next_eligible_on(
-        rules,
-        &who,
-        &past,
-        &deferrals,
-        Component::WholeBlood,
-        today,
-    );
+    let next =
+        eligibility::next_eligible_on(rules, &who, &past, &deferrals, Component::WholeBlood, today);
     execute(
         conn,
         "UPDATE donors SET collected_count = ?, first_collected_on = ?, last_donation_at = ?, \

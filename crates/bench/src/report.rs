@@ -126,9 +126,8 @@ impl BackendRun {
     /// The targets of the issue, judged on this run's figures.
     pub fn verdicts(&self) -> Vec<Verdict> {
         let mut v = Vec::new();
-        let mut push = |target: String, figure: String, ok: bool| {
-            v.push(Verdict { target, figure, ok })
-        };
+        let mut push =
+            |target: String, figure: String, ok: bool| v.push(Verdict { target, figure, ok });
         for (name, limit) in [
             ("drive tally", 10.0),
             ("emergency candidates", 20.0),
@@ -230,7 +229,9 @@ impl BackendRun {
             let (rp50, rp99) = r
                 .raw
                 .as_ref()
-                .map_or(("—".to_owned(), "—".to_owned()), |m| (ms(m.p50_ms), ms(m.p99_ms)));
+                .map_or(("—".to_owned(), "—".to_owned()), |m| {
+                    (ms(m.p50_ms), ms(m.p99_ms))
+                });
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",

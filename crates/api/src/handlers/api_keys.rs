@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::middleware::{hash_api_key, API_KEY_PREFIX};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
+use crate::handlers::Json;
 use crate::handlers::{required_text, ListResponse};
 use crate::state::AppState;
 

@@ -4,11 +4,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::jwt::Claims;
 use crate::auth::Role;
 use crate::error::{ApiError, Problem};
+use crate::handlers::Json;
 use crate::state::AppState;
 
 /// Sign-in credentials.
@@ -32,6 +32,9 @@ pub struct TokenResponse {
     pub expires_in: i64,
 }
 
+/// Longer usernames cannot exist (sign-in treats them as unknown).
+const MAX_USERNAME_CHARS: usize = 256;
+
 /// Signs in. Unknown users, disabled users and wrong passwords get the same 401 after the same
 /// work; repeated failures per username or address answer 429.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
@@ -48,7 +51,26 @@ pub async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginRequest { username, password } = body.into_inner();
+    let LoginRequest {
+        username: given,
+        password,
+    } = body.into_inner();
+    // A username no account can have (control characters, which PostgreSQL refuses in text,
+    // or over 256 characters) is looked up as nobody: the same 401 as any unknown user. Logs,
+    // throttling and the audit log keep a bounded copy with such characters replaced.
+    let plausible = given.chars().count() <= MAX_USERNAME_CHARS
+        && !given.chars().any(crate::handlers::forbidden_in_text);
+    let username: String = given
+        .chars()
+        .take(MAX_USERNAME_CHARS)
+        .map(|c| {
+            if crate::handlers::forbidden_in_text(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -58,10 +80,14 @@ pub async fn login(
         return Err(ApiError::RateLimited { retry_after_secs });
     }
     let lookup = username.clone();
-    let user = state
-        .db(move |conn| Ok(hienmau_db::repo::users::find_by_username(conn, &lookup)?))
-        .await?
-        .filter(|u| !u.disabled);
+    let user = if plausible {
+        state
+            .db(move |conn| Ok(hienmau_db::repo::users::find_by_username(conn, &lookup)?))
+            .await?
+            .filter(|u| !u.disabled)
+    } else {
+        None
+    };
     let ok = state
         .hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.clone()))

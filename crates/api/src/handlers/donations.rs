@@ -10,12 +10,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::handlers::drives::event_in_scope;
 use crate::handlers::required_text;
+use crate::handlers::Json;
 use crate::services::donations::{
     self as service, ClientRef, Ctx, DonationBody, DonationOut, Recorded, Target,
 };
@@ -279,14 +279,14 @@ fn judge_item(
         Some(s)
             if !s.trim().is_empty()
                 && s.chars().count() <= MAX_CLIENT_REF_CHARS
-                && !s.chars().any(char::is_control) =>
+                && !s.chars().any(crate::handlers::forbidden_in_text) =>
         {
             s.to_owned()
         }
         _ => {
             return Err(ApiError::field(
                 "client_ref",
-                format!("must be a non-empty string of at most {MAX_CLIENT_REF_CHARS} characters"),
+                format!("must be a non-empty string of at most {MAX_CLIENT_REF_CHARS} characters, without control characters"),
             ))
         }
     };

@@ -41,10 +41,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
+use crate::handlers::Json;
 use crate::handlers::{optional_text, required_text, ListResponse, Paging};
 use crate::state::AppState;
 
@@ -769,7 +769,9 @@ pub async fn update_donor(
 #[into_params(parameter_in = Query)]
 pub struct DonorQuery {
     /// Words that must all appear in the name (case and Vietnamese diacritics ignored, any
-    /// order), or an exact national id, or a phone number in any accepted form.
+    /// order), or an exact national id, or a phone number in any accepted form. At most 200
+    /// characters; control characters are 422.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Only this blood group (`O+ O- A+ A- B+ B- AB+ AB-`; another value is 400).
     #[param(pattern = r"^((O|A|B|AB)[+-])?$")]
@@ -793,7 +795,9 @@ fn filter_for(q: &DonorQuery) -> Result<DonorFilter, ApiError> {
         let group = BloodGroup::parse(g).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         filter.blood_group = Some(group.as_str().to_owned());
     }
-    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    // Control characters are 422 (as in every text field); a name is at most 200 characters.
+    let text = crate::handlers::query_text("q", q.q.as_deref(), 200)?;
+    if let Some(text) = text.as_deref() {
         filter.words = fold_words(text);
         if let Ok(phone) = PhoneNumber::parse(text) {
             filter.phone = Some(phone.as_str().to_owned());
@@ -811,6 +815,7 @@ fn filter_for(q: &DonorQuery) -> Result<DonorFilter, ApiError> {
     responses(
         (status = 200, description = "A page of donors", body = ListResponse<DonorOut>),
         (status = 400, description = "Bad limit, cursor, blood group or reserve", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`q` too long or with control characters", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read donors", body = Problem, content_type = "application/problem+json"),
     ))]

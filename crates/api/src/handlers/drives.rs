@@ -17,9 +17,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::handlers::Json;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldError, Problem};
+use crate::handlers::Json;
 use crate::handlers::{optional_text, required_text, ListResponse, Paging};
 use crate::state::AppState;
 
@@ -275,6 +275,8 @@ pub async fn create_drive(
 }
 
 fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate, errors: &mut Vec<FieldError>) {
+    crate::handlers::check_year("starts_on", starts_on, errors);
+    crate::handlers::check_year("ends_on", ends_on, errors);
     if ends_on < starts_on {
         errors.push(FieldError::new("ends_on", "must not be before starts_on"));
     }

@@ -42,10 +42,10 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::handlers::Json;
 use crate::handlers::{optional_text, ListResponse, Paging};
 use crate::services::donations::{
     self as service, Ctx, DonationBody, DonationOut, Recorded, Target, COLLECTED, MAX_CLOCK_SKEW,
@@ -337,7 +337,7 @@ fn note_text(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
         ));
     } else if v
         .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        .any(|c| crate::handlers::forbidden_in_text(c) && !matches!(c, '\n' | '\r' | '\t'))
     {
         errors.push(FieldError::new(
             "note",

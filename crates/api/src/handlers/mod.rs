@@ -69,6 +69,9 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .decode(cursor.as_bytes())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
+        // Keys are ids, dates and folded names joined by tabs: no other control character
+        // (PostgreSQL refuses NUL in text, which would otherwise surface as a database error).
+        .filter(|k| !k.chars().any(|c| c.is_control() && c != '\t'))
         .ok_or_else(|| ApiError::BadRequest("cursor is not one this API issued".to_owned()))
 }
 
@@ -110,6 +113,21 @@ impl<T> ListResponse<T> {
     }
 }
 
+/// The years a stored calendar date may fall in (the reports' range). Dates far outside it are
+/// typing errors, and years past 9999 do not survive a round trip through SQLite's text dates.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// A field error when `day`'s year is outside [`YEARS`].
+pub fn check_year(field: &str, day: chrono::NaiveDate, errors: &mut Vec<crate::error::FieldError>) {
+    use chrono::Datelike;
+    if !YEARS.contains(&day.year()) {
+        errors.push(crate::error::FieldError::new(
+            field,
+            format!("must be in the years {} to {}", YEARS.start(), YEARS.end()),
+        ));
+    }
+}
+
 /// Trims a required text field; empty or longer than `max` characters is a field error.
 pub fn required_text(
     field: &str,
@@ -125,13 +143,33 @@ pub fn required_text(
             field,
             format!("must be at most {max} characters"),
         ));
-    } else if v.chars().any(|c| c.is_control()) {
+    } else if v.chars().any(forbidden_in_text) {
         errors.push(crate::error::FieldError::new(
             field,
             "must not contain control characters",
         ));
     }
     v.to_owned()
+}
+
+/// Characters no text field accepts: control characters (C0, DEL, C1; NUL is also refused by
+/// PostgreSQL) and the bidirectional overrides and isolates that make text display other than
+/// it reads ("Trojan source").
+pub fn forbidden_in_text(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A free-text query parameter (such as `q`): trimmed, blank is None; longer than `max`
+/// characters or with control characters is 422 naming the parameter.
+pub fn query_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    let mut errors = Vec::new();
+    let v = optional_text(field, value, max, &mut errors);
+    ApiError::check(errors)?;
+    Ok(v)
 }
 
 /// Trims an optional text field: blank becomes None; too long or control characters are errors.
@@ -185,7 +223,9 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
         Box::pin(async move {
             let mut value = body.await?.into_inner();
             if !value.is_object() {
-                return Err(ApiError::BadRequest("the body must be a JSON object".to_owned()).into());
+                return Err(
+                    ApiError::BadRequest("the body must be a JSON object".to_owned()).into(),
+                );
             }
             whole_numbers(&mut value);
             serde_json::from_value(value)

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::handlers::Json;
 use crate::audit::{self, AuditRecord};
 use crate::auth::password::MIN_PASSWORD_CHARS;
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::handlers::Json;
 use crate::handlers::{optional_text, required_text, ListResponse, Paging};
 use crate::state::AppState;
 

@@ -237,7 +237,10 @@ pub fn validate(body: DonationBody, target: &Target, ctx: &Ctx<'_>) -> Result<Va
             ));
             None
         }
-        Some(c) if c.chars().any(|ch| ch.is_control() || ch.is_whitespace()) => {
+        Some(c)
+            if c.chars()
+                .any(|ch| crate::handlers::forbidden_in_text(ch) || ch.is_whitespace()) =>
+        {
             errors.push(FieldError::new(
                 "unit_code",
                 "must not contain spaces or control characters",
@@ -305,6 +308,9 @@ pub fn validate(body: DonationBody, target: &Target, ctx: &Ctx<'_>) -> Result<Va
                     "deferral_reason",
                     format!("must be at most {MAX_REASON_CHARS} characters"),
                 )),
+                Some(r) if r.chars().any(crate::handlers::forbidden_in_text) => errors.push(
+                    FieldError::new("deferral_reason", "must not contain control characters"),
+                ),
                 Some(_) => {}
             }
             match (body.deferred_until, permanent) {

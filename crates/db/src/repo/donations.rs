@@ -141,13 +141,16 @@ pub fn tally(conn: &mut DbConn, drive_id: &str) -> Result<Tally, DbError> {
         .filter(donations::drive_id.eq(drive_id))
         .filter(donations::outcome.eq(COLLECTED))
         .filter(donations::voided.eq(false))
-        .filter(
-            donations::donor_id.eq_any(
-                donors::table
-                    .filter(donors::prior_donations.eq(0))
-                    .select(donors::id),
-            ),
-        )
+        // A correlated probe of the donor's primary key per row, not `donor_id IN (SELECT id
+        // FROM donors WHERE prior_donations = 0)`: SQLite materialised that list of every such
+        // donor for each tally (72 ms at 30,000 donors in the benchmark, growing with the
+        // registry), where the probe costs a few microseconds per unit of the drive.
+        .filter(exists(
+            donors::table
+                .filter(donors::id.eq(donations::donor_id))
+                .filter(donors::prior_donations.eq(0))
+                .select(donors::id),
+        ))
         .filter(not(exists(
             earlier
                 .filter(earlier.field(donations::donor_id).eq(donations::donor_id))
