@@ -296,7 +296,7 @@ fn run_backend(
         extra.push(("HIENMAU_POOL__MAX_SIZE".to_owned(), n.to_string()));
     }
     let log = args.work_dir.join(format!("server-{backend}.log"));
-    let server = Server::start(bin, url, &log, &args.server_log, &extra)?;
+    let mut server = Server::start(bin, url, &log, &args.server_log, &extra)?;
     std::thread::sleep(Duration::from_millis(300));
     let rss_idle = server.rss_kib();
     let mut raw_conn = load::open(url)?;
@@ -322,6 +322,12 @@ fn run_backend(
         &mut result,
     ))?;
     result.rss_peak_kib = server.peak_rss_kib();
+    if let Some(status) = server.exited() {
+        return Err(BenchError::msg(format!(
+            "the server ended during the run ({status}); see {} — the figures are void",
+            log.display()
+        )));
+    }
     Ok(result)
 }
 
@@ -775,7 +781,8 @@ fn document(
     let _ = writeln!(
         s,
         "- the server: the release `hienmau serve` as a child process on a loopback port, built-in \
-         configuration, log filter `{}`\n",
+         configuration except the per-caller limit on expensive routes (raised: one caller sends \
+         all the load here), log filter `{}`\n",
         args.server_log
     );
     let _ = writeln!(s, "## How to read the figures\n");

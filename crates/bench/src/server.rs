@@ -127,6 +127,11 @@ impl Server {
         }
     }
 
+    /// How the server ended, if it has (it should not during a run).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// The child's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -1,5 +1,6 @@
 //! The generator on tiny sizes: exact counts, the 84-day interval, counters consistent with
 //! the records, and the SQLite bulk path. No timing is checked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
 
