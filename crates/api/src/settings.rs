@@ -155,6 +155,21 @@ pub struct HonorsConfig {
     pub tiers: TierTable,
 }
 
+/// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
+/// and `HIENMAU_TIMEZONE` are read as raw strings instead).
+const ENV_SETTINGS: [&str; 10] = [
+    "database_url",
+    "token_ttl_minutes",
+    "pool",
+    "login_throttle",
+    "limits",
+    "abuse",
+    "eligibility",
+    "honors",
+    "cors_allowed_origins",
+    "log",
+];
+
 /// Why settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -180,12 +195,16 @@ impl Settings {
     ) -> Result<Self, SettingsError> {
         let mut s: Settings = Figment::new()
             .merge(Toml::file(file))
-            .merge(Env::prefixed("HIENMAU_").split("__").ignore(&[
-                "config",
-                "jwt_secret",
-                "bind",
-                "timezone",
-            ]))
+            // Only variables naming a setting: other HIENMAU_* variables (HIENMAU_CONFIG,
+            // HIENMAU_LOG_FORMAT, a script's own) must not stop the process.
+            .merge(
+                Env::prefixed("HIENMAU_")
+                    .filter(|key| {
+                        let top = key.as_str().split("__").next().unwrap_or_default();
+                        ENV_SETTINGS.iter().any(|k| top.eq_ignore_ascii_case(k))
+                    })
+                    .split("__"),
+            )
             .extract()
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         // The contract's variables are read as raw strings: a secret of digits must stay text.
