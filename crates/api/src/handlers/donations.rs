@@ -19,7 +19,7 @@ use crate::handlers::Json;
 use crate::services::donations::{
     self as service, ClientRef, Ctx, DonationBody, DonationOut, Recorded, Target,
 };
-use crate::services::idempotency::{self, Claim, StoredResponse};
+use crate::services::idempotency;
 use crate::services::savepoint;
 use crate::state::AppState;
 
@@ -72,30 +72,11 @@ pub async fn create_donation(
     let (response, replayed) = state
         .write(move |conn| {
             let (event, drive) = event_in_scope(conn, &user, &event_id)?;
-            let owner = match &hash {
-                None => None,
-                Some((k, h)) => match idempotency::claim(conn, user.principal_id(), k, h)? {
-                    Claim::Owner(record) => Some(record),
-                    Claim::Replay(stored) => return Ok((stored, true)),
-                },
-            };
-            let ctx = Ctx {
-                rules: &st.settings.eligibility,
-                zone: st.zone,
-                now: hienmau_db::now(),
-                recorded_by: user.principal_id(),
-            };
-            let target = Target::event(&event, &drive);
-            let valid = service::validate(parsed, &target, &ctx)?;
-            let donation = match service::record(conn, &ctx, &target, valid, None)? {
-                Recorded::New(d) | Recorded::ClientRefTaken(d) => d,
-            };
-            let body =
-                serde_json::to_string(&DonationOut::from(donation)).map_err(ApiError::internal)?;
-            if let Some(record) = owner {
-                idempotency::finish(conn, &record, 201, &body)?;
-            }
-            Ok((StoredResponse { status: 201, body }, false))
+            idempotency::once(conn, user.principal_id(), hash.as_ref(), |conn| {
+                let target = Target::event(&event, &drive);
+                let donation = service::log_one(conn, &st, user.principal_id(), &target, parsed)?;
+                service::created(&donation)
+            })
         })
         .await?;
     Ok(response.into_response(replayed))

@@ -48,9 +48,9 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::handlers::Json;
 use crate::handlers::{optional_text, ListResponse, Paging};
 use crate::services::donations::{
-    self as service, Ctx, DonationBody, DonationOut, Recorded, Target, COLLECTED, MAX_CLOCK_SKEW,
+    self as service, DonationBody, DonationOut, Target, COLLECTED, MAX_CLOCK_SKEW,
 };
-use crate::services::idempotency::{self, Claim, StoredResponse};
+use crate::services::idempotency;
 use crate::state::AppState;
 
 /// The stored status of an open request.
@@ -955,34 +955,16 @@ pub async fn create_donation(
         .write(move |conn| {
             request_in_scope(conn, &user, &request_id)?;
             let r = lock_and_read(conn, &request_id)?;
-            let owner = match &hash {
-                None => None,
-                Some((k, h)) => match idempotency::claim(conn, user.principal_id(), k, h)? {
-                    Claim::Owner(record) => Some(record),
-                    Claim::Replay(stored) => return Ok((stored, true)),
-                },
-            };
-            require_open(&r)?;
-            let ctx = Ctx {
-                rules: &st.settings.eligibility,
-                zone: st.zone,
-                now: hienmau_db::now(),
-                recorded_by: user.principal_id(),
-            };
-            let target = Target::emergency(&r.id);
-            let valid = service::validate(parsed, &target, &ctx)?;
-            let donation = match service::record(conn, &ctx, &target, valid, None)? {
-                Recorded::New(d) | Recorded::ClientRefTaken(d) => d,
-            };
-            if donation.outcome == COLLECTED {
-                recount(conn, &r.id)?;
-            }
-            let body =
-                serde_json::to_string(&DonationOut::from(donation)).map_err(ApiError::internal)?;
-            if let Some(record) = owner {
-                idempotency::finish(conn, &record, 201, &body)?;
-            }
-            Ok((StoredResponse { status: 201, body }, false))
+            idempotency::once(conn, user.principal_id(), hash.as_ref(), |conn| {
+                // After the claim: a replay answers even once the request is fulfilled.
+                require_open(&r)?;
+                let target = Target::emergency(&r.id);
+                let donation = service::log_one(conn, &st, user.principal_id(), &target, parsed)?;
+                if donation.outcome == COLLECTED {
+                    recount(conn, &r.id)?;
+                }
+                service::created(&donation)
+            })
         })
         .await?;
     Ok(response.into_response(replayed))

@@ -588,6 +588,38 @@ fn check_eligible(
     Ok(())
 }
 
+/// Validates and records one donation (no client reference) in the caller's transaction, with
+/// the request's clock and author: the path shared by event and emergency donations.
+pub fn log_one(
+    conn: &mut DbConn,
+    state: &crate::state::AppState,
+    recorded_by: &str,
+    target: &Target,
+    body: DonationBody,
+) -> Result<Donation, ApiError> {
+    let ctx = Ctx {
+        rules: &state.settings.eligibility,
+        zone: state.zone,
+        now: hienmau_db::now(),
+        recorded_by,
+    };
+    let valid = validate(body, target, &ctx)?;
+    match record(conn, &ctx, target, valid, None)? {
+        Recorded::New(d) | Recorded::ClientRefTaken(d) => Ok(d),
+    }
+}
+
+/// The 201 answer for a recorded donation, as stored for idempotent replays.
+pub fn created(
+    donation: &Donation,
+) -> Result<crate::services::idempotency::StoredResponse, ApiError> {
+    Ok(crate::services::idempotency::StoredResponse {
+        status: 201,
+        body: serde_json::to_string(&DonationOut::from(donation.clone()))
+            .map_err(ApiError::internal)?,
+    })
+}
+
 /// Rewrites the donor's counters from their not-voided donations:
 ///
 /// - `collected_count`, `first_collected_on`, `last_donation_at`, `last_component`: over

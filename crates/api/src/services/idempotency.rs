@@ -162,6 +162,29 @@ pub fn finish(conn: &mut DbConn, record_id: &str, status: u16, body: &str) -> Re
     Ok(())
 }
 
+/// Runs `work` at most once per caller, key and body, inside the caller's write transaction:
+/// claims the key first; a repeat answers the stored response (`true`: replayed); the owner's
+/// response is stored with its work. Without a key, `work` just runs.
+pub fn once(
+    conn: &mut DbConn,
+    principal: &str,
+    key: Option<&(String, String)>,
+    work: impl FnOnce(&mut DbConn) -> Result<StoredResponse, ApiError>,
+) -> Result<(StoredResponse, bool), ApiError> {
+    let owner = match key {
+        None => None,
+        Some((k, h)) => match claim(conn, principal, k, h)? {
+            Claim::Owner(record) => Some(record),
+            Claim::Replay(stored) => return Ok((stored, true)),
+        },
+    };
+    let response = work(conn)?;
+    if let Some(record) = owner {
+        finish(conn, &record, response.status, &response.body)?;
+    }
+    Ok((response, false))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
