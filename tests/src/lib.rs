@@ -118,6 +118,8 @@ pub fn test_settings(url: &str) -> Settings {
         abuse: hienmau_api::settings::AbuseConfig {
             expensive_per_minute: 1_000_000,
             expensive_burst: 1_000_000,
+            expensive_concurrency: 8,
+            ..defaults.abuse.clone()
         },
         pool: hienmau_api::settings::PoolConfig {
             max_size: 8,

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod demo;
 pub mod error;

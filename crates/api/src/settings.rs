@@ -104,7 +104,7 @@ impl Default for ThrottleConfig {
             max_failures_per_username: 10,
             max_failures_per_address: 50,
             window_seconds: 60,
-            max_concurrent_hashes: 2,
+            max_concurrent_hashes: 1,
         }
     }
 }
@@ -136,6 +136,12 @@ pub struct AbuseConfig {
     pub expensive_per_minute: u32,
     /// Requests a caller may make at once before the rate applies.
     pub expensive_burst: u32,
+    /// Expensive requests worked on at once by this instance, whoever the callers; the others
+    /// wait their turn, so that exports and reports leave cores and connections to logging.
+    pub expensive_concurrency: usize,
+    /// How long an expensive request waits for its turn before answering 503 `unavailable`
+    /// with `Retry-After`.
+    pub expensive_wait_ms: u64,
 }
 
 impl Default for AbuseConfig {
@@ -143,6 +149,8 @@ impl Default for AbuseConfig {
         Self {
             expensive_per_minute: 60,
             expensive_burst: 20,
+            expensive_concurrency: 1,
+            expensive_wait_ms: 10_000,
         }
     }
 }

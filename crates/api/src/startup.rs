@@ -51,6 +51,9 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         hasher: Arc::new(hasher),
         throttle: Arc::new(LoginThrottle::new(settings.login_throttle.clone())),
         limiter: Arc::new(crate::limits::ExpensiveLimiter::new(&settings.abuse)),
+        gate: Arc::new(crate::limits::ExpensiveGate::new(&settings.abuse)),
+        writer: (url.backend() == hienmau_db::Backend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(()))),
         settings: Arc::new(settings),
     })
 }

@@ -29,6 +29,14 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Per-caller limits on expensive routes.
     pub limiter: Arc<crate::limits::ExpensiveLimiter>,
+    /// The instance-wide bound on expensive work running at once.
+    pub gate: Arc<crate::limits::ExpensiveGate>,
+    /// On SQLite, the turn to write. SQLite has one writer at a time; without a queue the
+    /// others poll its busy handler, which sleeps up to 100 ms between tries, so a busy
+    /// moment turned into a 100–300 ms tail for donation logging. Waiting here is in order
+    /// and holds no thread or connection. (Other processes on the same file still meet the
+    /// busy timeout.) None on PostgreSQL, whose row locks queue writers themselves.
+    pub writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl AppState {
@@ -56,6 +64,10 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let _turn = match &self.writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
         self.db(move |conn| hienmau_db::write_tx(conn, f)).await
     }
 }

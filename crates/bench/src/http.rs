@@ -232,3 +232,59 @@ pub async fn run(
         elapsed,
     )
 }
+
+/// What a flood sent, by answer.
+#[derive(Debug, Clone, Default)]
+pub struct FloodCount {
+    /// Requests answered.
+    pub sent: u64,
+    /// Answers with the status the flood expects of a working server (401 for a wrong
+    /// password, 200 for an export).
+    pub expected: u64,
+    /// 429 answers (a limit refused the request).
+    pub limited: u64,
+    /// Any other status or a transport error.
+    pub other: u64,
+}
+
+/// Sends `make(i)` from `concurrency` tasks until `stop` is set, counting the answers: the
+/// background load of a measurement, not a measurement.
+pub async fn flood(
+    client: &Client,
+    concurrency: usize,
+    make: Rc<dyn Fn(u64) -> Req>,
+    stop: Rc<Cell<bool>>,
+) -> FloodCount {
+    let next = Rc::new(Cell::new(0u64));
+    let count = Rc::new(RefCell::new(FloodCount::default()));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, next, count, make, stop) = (
+            client.clone(),
+            next.clone(),
+            count.clone(),
+            make.clone(),
+            stop.clone(),
+        );
+        tasks.push(actix_rt::spawn(async move {
+            while !stop.get() {
+                let i = next.get();
+                next.set(i + 1);
+                let req = make(i);
+                let outcome = client.send(&req, false).await;
+                let mut c = count.borrow_mut();
+                c.sent += 1;
+                match outcome {
+                    Ok(r) if r.status == req.expect => c.expected += 1,
+                    Ok(r) if r.status == 429 => c.limited += 1,
+                    _ => c.other += 1,
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let out = count.borrow().clone();
+    out
+}

@@ -108,6 +108,8 @@ struct Plan {
     raw_logs: u64,
     annual_runs: u64,
     honors_runs: u64,
+    /// Single donations logged without, then with, the sign-in and export flood.
+    flood_logs: u64,
 }
 
 fn plan(a: &Args) -> Plan {
@@ -121,6 +123,7 @@ fn plan(a: &Args) -> Plan {
             raw_logs: 1_000,
             annual_runs: 3,
             honors_runs: 2,
+            flood_logs: 500,
         }
     } else {
         Plan {
@@ -132,6 +135,7 @@ fn plan(a: &Args) -> Plan {
             raw_logs: 5_000,
             annual_runs: 3,
             honors_runs: 2,
+            flood_logs: 2_000,
         }
     }
 }
@@ -233,7 +237,8 @@ fn run_backend(
         communes_per_province: 98,
         chunk_donors: 10_000,
         today,
-        loggable_wanted: (plan.singles + plan.batches * 1_000 + plan.raw_logs) as usize,
+        loggable_wanted: (plan.singles + plan.batches * 1_000 + plan.raw_logs + 2 * plan.flood_logs)
+            as usize,
     };
 
     // 1. A fresh database and the bulk load.
@@ -281,17 +286,18 @@ fn run_backend(
     let password = "hienmau-bench-admin-password";
     server::create_admin(bin, url, "bench.admin", password)?;
     // One admin calls the expensive routes thousands of times a second here; the per-caller
-    // limit (60 a minute by default) exists for floods from one caller, not for this.
-    let mut extra = vec![
-        (
-            "HIENMAU_ABUSE__EXPENSIVE_PER_MINUTE".to_owned(),
-            "100000000".to_owned(),
-        ),
-        (
-            "HIENMAU_ABUSE__EXPENSIVE_BURST".to_owned(),
-            "100000000".to_owned(),
-        ),
-    ];
+    // limit (60 a minute by default) exists for floods from one caller, not for this. The
+    // sign-in throttle is raised too, so that the flood phase's wrong passwords are all hashed,
+    // as they would be when they come from many addresses.
+    let mut extra: Vec<(String, String)> = [
+        "HIENMAU_ABUSE__EXPENSIVE_PER_MINUTE",
+        "HIENMAU_ABUSE__EXPENSIVE_BURST",
+        "HIENMAU_LOGIN_THROTTLE__MAX_FAILURES_PER_USERNAME",
+        "HIENMAU_LOGIN_THROTTLE__MAX_FAILURES_PER_ADDRESS",
+    ]
+    .into_iter()
+    .map(|k| (k.to_owned(), "100000000".to_owned()))
+    .collect();
     if let Some(n) = args.pool_size {
         extra.push(("HIENMAU_POOL__MAX_SIZE".to_owned(), n.to_string()));
     }
@@ -697,17 +703,104 @@ async fn workloads(
         recorded_by: "hienmau-bench".to_owned(),
     };
     let raw_pool: Vec<String> = loggable.iter().skip(raw_start).cloned().collect();
+    let raw_logs = plan.raw_logs.min(raw_pool.len() as u64);
     out.raw_logging = raw::measure(
         "single donation (raw SQL transaction)",
-        plan.raw_logs.min(raw_pool.len() as u64),
+        raw_logs,
         phase * 5,
         |i| {
             let now = hienmau_db::now();
             raw::log_donation(raw_conn, &rules, &target, &raw_pool[i as usize], now, today)
         },
     );
+
+    // Logging under a flood of sign-ins (wrong passwords, all hashed) and honors CSV exports,
+    // against the same logging just before without it.
+    let flood_start = raw_start + raw_logs as usize;
+    let flood_logs = plan
+        .flood_logs
+        .min((loggable.len().saturating_sub(flood_start) / 2) as u64);
+    eprintln!("   logging under a sign-in and export flood ({flood_logs} donations each)");
+    let logging_from = |from: usize, tag: &'static str, name: &str| {
+        let l = loggable.clone();
+        let ev = target.event_id.clone();
+        let c = client.clone();
+        let name = name.to_owned();
+        async move {
+            http::run(
+                &c,
+                &name,
+                Limits {
+                    concurrency: FLOOD_LOGGERS,
+                    max_requests: flood_logs,
+                    max_time: phase * 10,
+                },
+                Rc::new(move |i| {
+                    Req::post(
+                        format!("/api/v1/events/{ev}/donations"),
+                        body(&l[from + i as usize]).to_string(),
+                        201,
+                    )
+                    .header("idempotency-key", format!("bench-{tag}-{i}"))
+                }),
+                None,
+            )
+            .await
+        }
+    };
+    out.flood_base = logging_from(flood_start, "calm", "single donation, no flood").await;
+    let stop = Rc::new(std::cell::Cell::new(false));
+    let sign_ins = actix_rt::spawn({
+        let (anon, stop) = (anon.clone(), stop.clone());
+        async move {
+            http::flood(
+                &anon,
+                FLOOD_SIGN_INS,
+                Rc::new(|i| {
+                    Req::post(
+                        "/api/v1/auth/login",
+                        serde_json::json!({"username": "bench.admin", "password": format!("wrong-{i}")})
+                            .to_string(),
+                        401,
+                    )
+                }),
+                stop,
+            )
+            .await
+        }
+    });
+    let exports = actix_rt::spawn({
+        let (c, stop) = (client.clone(), stop.clone());
+        async move {
+            http::flood(
+                &c,
+                FLOOD_EXPORTS,
+                Rc::new(|_| Req::get("/api/v1/honors/eligible").header("accept", "text/csv")),
+                stop,
+            )
+            .await
+        }
+    });
+    // Let the flood reach the server before measuring.
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    out.flood = logging_from(
+        flood_start + flood_logs as usize,
+        "flood",
+        "single donation, under the flood",
+    )
+    .await;
+    stop.set(true);
+    out.flood_sign_ins = sign_ins.await.unwrap_or_default();
+    out.flood_exports = exports.await.unwrap_or_default();
     Ok(())
 }
+
+/// Clients logging donations in the flood comparison.
+const FLOOD_LOGGERS: usize = 4;
+/// Concurrent wrong-password sign-ins in the flood.
+const FLOOD_SIGN_INS: usize = 8;
+/// Concurrent honors CSV exports in the flood.
+const FLOOD_EXPORTS: usize = 4;
 
 fn read_first_line(path: &str, prefix: &str) -> String {
     std::fs::read_to_string(path)

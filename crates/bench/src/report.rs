@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::http::FloodCount;
 use crate::stats::Measured;
 
 /// The bulk load.
@@ -83,6 +84,14 @@ pub struct BackendRun {
     pub rss_peak_kib: u64,
     /// The pool size the server ran with.
     pub pool_size: u32,
+    /// Single donation logging just before the flood.
+    pub flood_base: Measured,
+    /// The same logging under the sign-in and export flood.
+    pub flood: Measured,
+    /// The flood's sign-ins.
+    pub flood_sign_ins: FloodCount,
+    /// The flood's exports.
+    pub flood_exports: FloodCount,
 }
 
 /// A target's verdict.
@@ -193,6 +202,20 @@ impl BackendRun {
                 share >= 0.5,
             );
         }
+        let base = self.flood_base.p99_ms.max(1e-9);
+        push(
+            "logging p99 under a sign-in and CSV flood ≤ 2 × without".to_owned(),
+            format!(
+                "{} ms vs {} ms ({:.2} ×)",
+                ms(self.flood.p99_ms),
+                ms(self.flood_base.p99_ms),
+                self.flood.p99_ms / base
+            ),
+            self.flood.p99_ms <= 2.0 * base
+                && self.flood.errors == 0
+                && self.flood_base.errors == 0
+                && self.flood.ok > 0,
+        );
         push(
             "server resident memory ≤ 150 MB".to_owned(),
             format!("{:.1} MB peak", self.rss_peak_kib as f64 / 1024.0),
@@ -261,6 +284,8 @@ impl BackendRun {
             &self.raw_annual,
             &self.honors_csv,
             &self.raw_honors,
+            &self.flood_base,
+            &self.flood,
         ] {
             let _ = writeln!(
                 s,
@@ -288,6 +313,13 @@ impl BackendRun {
             self.rss_idle_kib as f64 / 1024.0,
             self.rss_peak_kib as f64 / 1024.0
         );
+        let (si, ex) = (&self.flood_sign_ins, &self.flood_exports);
+        let _ = writeln!(
+            s,
+            "The flood, while the second logging run lasted: {} wrong-password sign-ins ({} answered \
+             401, {} 429, {} other) and {} honors CSV exports ({} answered 200, {} 429, {} other).\n",
+            si.sent, si.expected, si.limited, si.other, ex.sent, ex.expected, ex.limited, ex.other
+        );
         let errors: Vec<String> = self
             .reads
             .iter()
@@ -300,6 +332,8 @@ impl BackendRun {
                 &self.raw_annual,
                 &self.honors_csv,
                 &self.raw_honors,
+                &self.flood_base,
+                &self.flood,
             ])
             .filter_map(|m| m.first_error.as_ref().map(|e| format!("- {}: {e}", m.name)))
             .collect();

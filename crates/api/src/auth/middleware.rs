@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthUser, Policy, Principal, Role};
 use crate::error::ApiError;
+use crate::limits::ExpensiveTurn;
 use crate::state::AppState;
 
 /// Every API key starts with this, so a bearer credential is told apart from a JWT at once.
@@ -26,10 +27,16 @@ pub async fn enforce<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    // Held until the handler has answered; a streamed export keeps its own clone longer.
+    let mut _turn = None;
     if !policy.public {
         match authorize(policy, &req).await {
-            Ok(user) => {
+            Ok((user, turn)) => {
                 req.extensions_mut().insert(user);
+                if let Some(t) = &turn {
+                    req.extensions_mut().insert(t.clone());
+                }
+                _turn = turn;
             }
             // Answered here as a response (not an Err) so the outer middleware still adds its
             // headers to refusals.
@@ -41,7 +48,11 @@ pub async fn enforce<B: MessageBody>(
         .map(ServiceResponse::map_into_left_body)
 }
 
-async fn authorize(policy: &Policy, req: &ServiceRequest) -> Result<AuthUser, ApiError> {
+/// The caller, and on an expensive route its turn at expensive work.
+async fn authorize(
+    policy: &Policy,
+    req: &ServiceRequest,
+) -> Result<(AuthUser, Option<ExpensiveTurn>), ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -56,8 +67,9 @@ async fn authorize(policy: &Policy, req: &ServiceRequest) -> Result<AuthUser, Ap
             .limiter
             .check(user.principal_id())
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+        return Ok((user, Some(state.gate.enter().await?)));
     }
-    Ok(user)
+    Ok((user, None))
 }
 
 fn bearer(req: &ServiceRequest) -> Option<String> {

@@ -1,5 +1,6 @@
-//! Password hashing: argon2id at OWASP's minimum (m=19 MiB, t=2, p=1) on the blocking pool,
-//! with a semaphore so a flood of sign-ins cannot take all memory or all blocking threads.
+//! Password hashing: argon2id at OWASP's minimum (m=19 MiB, t=2, p=1) on low-priority threads
+//! ([`crate::background`]), with a semaphore so a flood of sign-ins cannot take all memory or
+//! all cores.
 
 use std::sync::Arc;
 
@@ -59,7 +60,7 @@ impl Hasher {
     /// Hashes on the blocking pool under the bound.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
         let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        actix_web::web::block(move || hash_blocking(&password))
+        crate::background::run("hash", move || hash_blocking(&password))
             .await?
             .map_err(ApiError::internal)
     }
@@ -70,7 +71,7 @@ impl Hasher {
         let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
-        let ok = actix_web::web::block(move || verify_blocking(&password, &hash)).await?;
+        let ok = crate::background::run("hash", move || verify_blocking(&password, &hash)).await?;
         Ok(ok && real)
     }
 }

@@ -22,12 +22,12 @@
 //! byte-order mark (so spreadsheet programs read Vietnamese names), a header row, dates as
 //! `YYYY-MM-DD`, and every cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return
 //! prefixed with `'` so spreadsheets do not run it as a formula. Rows are read in keyset-paged
-//! chunks by a blocking task and sent through a bounded channel, so memory stays flat however
+//! chunks by a low-priority thread and sent through a bounded channel, so memory stays flat however
 //! long the list. The export is written to the audit log (`honors_exported`) before the first
 //! byte is sent.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use hienmau_db::models::Award;
 use hienmau_db::repo::honors::{self, DueQuery, DueRow};
@@ -43,6 +43,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::handlers::Json;
 use crate::handlers::{optional_text, ListResponse, Paging};
+use crate::limits::ExpensiveTurn;
 use crate::state::AppState;
 
 /// Rows per chunk of a CSV export.
@@ -245,7 +246,8 @@ pub async fn eligible(
                 audit::append(conn, AuditRecord::by(&user, "honors_exported", detail))
             })
             .await?;
-        return Ok(stream_csv(&state, q, tiers));
+        let turn = req.extensions().get::<ExpensiveTurn>().cloned();
+        return stream_csv(&state, q, tiers, turn);
     }
 
     let zone = state.zone;
@@ -314,15 +316,22 @@ fn csv_record(row: DueRow, tiers: &TierTable, zone: Zone, as_of: NaiveDate) -> V
     ]
 }
 
-/// Streams the list: a blocking task reads keyset-paged chunks and sends each as CSV bytes
+/// Streams the list: a low-priority thread ([`crate::background`]) reads keyset-paged chunks and sends each as CSV bytes
 /// through a bounded channel; the response body is the channel. A reader that goes away
 /// closes the channel and the task stops at the next chunk.
-fn stream_csv(state: &AppState, q: DueQuery, tiers: TierTable) -> HttpResponse {
+/// The caller's turn at expensive work is held until the last row is sent.
+fn stream_csv(
+    state: &AppState,
+    q: DueQuery,
+    tiers: TierTable,
+    turn: Option<ExpensiveTurn>,
+) -> Result<HttpResponse, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(EXPORT_BUFFER);
     let pool = state.pool.clone();
     let zone = state.zone;
     let filename = format!("attachment; filename=\"honors-due-{}.csv\"", q.as_of);
-    actix_web::rt::task::spawn_blocking(move || {
+    let started = crate::background::spawn("export", move || {
+        let _turn = turn;
         let header: Vec<String> = CSV_HEADER.iter().map(|h| (*h).to_owned()).collect();
         let mut first = b"\xEF\xBB\xBF".to_vec();
         match csv_bytes(&[header]) {
@@ -365,13 +374,14 @@ fn stream_csv(state: &AppState, q: DueQuery, tiers: TierTable) -> HttpResponse {
             }
         }
     });
+    started?;
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((header::CONTENT_DISPOSITION, filename))
-        .streaming(body)
+        .streaming(body))
 }
 
 /// An award to record.
