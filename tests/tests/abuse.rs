@@ -10,6 +10,7 @@ fn limited(db: hienmau_tests::TestDatabase) -> TestApp {
     settings.abuse = AbuseConfig {
         expensive_per_minute: 1,
         expensive_burst: 3,
+        ..settings.abuse.clone()
     };
     TestApp::with_settings(db, settings)
 }

@@ -157,7 +157,7 @@ backend_tests! {
                 commune: None, commune_folded: None, weight_kg: Some(60.0), reserve: false, reserve_since: None,
                 prior_donations: 0, prior_last_donation_on: None, chapter_id: None, collected_count: 0,
                 first_collected_on: None, last_donation_at: None, last_component: None, next_eligible_on: None,
-                deferred_until: None, permanently_deferred: false, created_at: now, updated_at: now,
+                deferred_until: None, permanently_deferred: false, created_at: now, updated_at: now, last_chapter_id: None,
             };
             hienmau_db::repo::donors::insert(&mut conn, &row).unwrap();
             id

@@ -33,6 +33,8 @@ struct Province {
     new_donors: i64,
     donors: i64,
     deferrals: i64,
+    /// (event id, drive id) of the 2024 drive.
+    last_event: (String, String),
 }
 
 fn build(app: &TestApp) -> Province {
@@ -55,6 +57,7 @@ fn build(app: &TestApp) -> Province {
         new_donors: 0,
         donors: 0,
         deferrals: 0,
+        last_event: (String::new(), String::new()),
     };
     with_tx(app, |c| {
         // The 16 drives: the first spans New Year (from 2022-12-15), the others lie in 2023.
@@ -156,6 +159,7 @@ fn build(app: &TestApp) -> Province {
             "2024-03-31",
         );
         let next_ev = insert_event(c, &next, "2024-03-05");
+        province.last_event = (next_ev.clone(), next.clone());
         for n in 300..305 {
             insert_donation(
                 c,
@@ -285,6 +289,15 @@ fn build(app: &TestApp) -> Province {
             },
         )
         .unwrap();
+        // The fixture writes rows directly; keep the donors' counters as the write path does.
+        use diesel::prelude::*;
+        let ids: Vec<String> = hienmau_db::schema::donors::table
+            .select(hienmau_db::schema::donors::id)
+            .load(c)
+            .unwrap();
+        for id in ids {
+            refresh(app, c, &id);
+        }
     });
     province.donors = 3272 + 461;
     // Not new: the 30 with paper history, the 10 + 5 who gave in 2022.
@@ -380,6 +393,47 @@ backend_tests! {
         assert_eq!(report(app, &co_root, &format!("year=2023&chapter_id={chapter}"))["drive_units"], p.chapter_units[ix]);
         // Admin too.
         assert_eq!(report(app, app.admin(), "year=2023")["units"], 7005);
+    }
+
+    fn honors_from_the_counters_match_honors_from_the_donations(app) {
+        use hienmau_db::repo::honors::{due_page_from, source_for, DueQuery, DueSource};
+        let p = build(app);
+        let thresholds: Vec<u32> =
+            app.state.settings.honors.tiers.tiers().iter().map(|t| t.threshold).collect();
+        with_tx(app, |c| {
+            // A voided latest donation and an emergency latest donation on top of the fixture.
+            let v = insert_donor(c, &donor_row("Hủy gần nhất", 4));
+            insert_donation(c, &v, At::Event(&p.last_event.0, &p.last_event.1, &p.chapters[3]), day("2024-03-01"), "collected", false);
+            insert_donation(c, &v, At::Event(&p.last_event.0, &p.last_event.1, &p.chapters[4]), day("2024-03-02"), "collected", true);
+            let h = insert_hospital(c);
+            let r = insert_request(c, &h, day("2024-03-03"));
+            let e = insert_donor(c, &donor_row("Khẩn cấp gần nhất", 9));
+            insert_donation(c, &e, At::Event(&p.last_event.0, &p.last_event.1, &p.chapters[2]), day("2024-03-01"), "collected", false);
+            insert_donation(c, &e, At::Emergency(&r), day("2024-03-03"), "collected", false);
+            refresh(app, c, &v);
+            refresh(app, c, &e);
+
+            let last_day = day("2024-12-31");
+            assert_eq!(source_for(c, last_day).unwrap(), DueSource::Counters);
+            assert_eq!(source_for(c, day("2024-03-02")).unwrap(), DueSource::Donations);
+            let path = hienmau_db::repo::chapters::find(c, &p.chapters[3]).unwrap().unwrap().path;
+            let mut sizes = Vec::new();
+            for (min_tier, prefix) in [(None, None), (Some(10), None), (None, Some(path))] {
+                let q = DueQuery { as_of: last_day, thresholds: thresholds.clone(), min_tier, chapter_path_prefix: prefix };
+                let from_counters = due_page_from(c, &q, DueSource::Counters, None, 100_000).unwrap();
+                let from_donations = due_page_from(c, &q, DueSource::Donations, None, 100_000).unwrap();
+                assert_eq!(from_counters.items, from_donations.items, "{q:?}");
+                sizes.push(from_donations.items.len());
+            }
+            // The whole list, the one due 10, and the one chapter's (none of them empty).
+            assert!(sizes.iter().all(|n| *n > 0), "{sizes:?}");
+            let q = DueQuery { as_of: last_day, thresholds: thresholds.clone(), min_tier: None, chapter_path_prefix: None };
+            let rows = due_page_from(c, &q, DueSource::Counters, None, 100_000).unwrap().items;
+            let ev = rows.iter().find(|r| r.donor_id == v).unwrap();
+            assert_eq!((ev.donation_count, ev.chapter_id.as_deref()), (5, Some(p.chapters[3].as_str())));
+            let em = rows.iter().find(|r| r.donor_id == e).unwrap();
+            assert_eq!((em.donation_count, em.chapter_id.as_deref()), (11, None));
+        });
     }
 
     fn parameters_and_roles(app) {

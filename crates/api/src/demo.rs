@@ -530,6 +530,7 @@ fn load_in(
             permanently_deferred: false,
             created_at: now,
             updated_at: now,
+            last_chapter_id: None,
         };
         donors::insert(conn, &row)?;
         if prior_last.is_some() {

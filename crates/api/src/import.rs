@@ -556,6 +556,7 @@ pub fn import_donors(
                         permanently_deferred: false,
                         created_at: now,
                         updated_at: now,
+                        last_chapter_id: None,
                     };
                     donors::insert(conn, &donor)
                         .map_err(|e| ImportError::Database(format!("line {}: {e}", row.line)))?;

@@ -79,3 +79,58 @@ impl ExpensiveGate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn gate(concurrency: usize, wait_ms: u64) -> ExpensiveGate {
+        ExpensiveGate::new(&AbuseConfig {
+            expensive_concurrency: concurrency,
+            expensive_wait_ms: wait_ms,
+            ..AbuseConfig::default()
+        })
+    }
+
+    #[actix_web::test]
+    async fn a_turn_is_held_by_its_last_clone_and_a_long_wait_answers_unavailable() {
+        let g = gate(1, 30);
+        let first = g.enter().await.unwrap();
+        let kept = first.clone();
+        drop(first);
+        // The clone (a streaming export) still holds the turn.
+        assert!(matches!(g.enter().await, Err(ApiError::Unavailable)));
+        drop(kept);
+        assert!(g.enter().await.is_ok());
+    }
+
+    #[actix_web::test]
+    async fn waiters_get_their_turn_when_it_is_released() {
+        let g = Arc::new(gate(2, 5_000));
+        let a = g.enter().await.unwrap();
+        let _b = g.enter().await.unwrap();
+        let waiter = {
+            let g = g.clone();
+            actix_web::rt::spawn(async move { g.enter().await.is_ok() })
+        };
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        drop(a);
+        assert!(waiter.await.unwrap());
+    }
+
+    #[test]
+    fn the_per_caller_limit_counts_callers_apart() {
+        let l = ExpensiveLimiter::new(&AbuseConfig {
+            expensive_per_minute: 1,
+            expensive_burst: 2,
+            ..AbuseConfig::default()
+        });
+        assert!(l.check("a").is_ok());
+        assert!(l.check("a").is_ok());
+        let wait = l.check("a").unwrap_err();
+        assert!((1..=61).contains(&wait), "{wait}");
+        assert!(l.check("b").is_ok());
+    }
+}

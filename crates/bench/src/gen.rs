@@ -591,6 +591,7 @@ fn donor_with_history(
     let mut first_collected_on = None;
     let mut last_at = None;
     let mut last_component = None;
+    let mut last_chapter_id = None;
     let mut deferred_until: Option<NaiveDate> = None;
     for (day_no, event_index) in days {
         let info = &infos[event_index as usize];
@@ -653,6 +654,7 @@ fn donor_with_history(
             first_collected_on = first_collected_on.or(Some(day));
             last_at = Some(at);
             last_component = Some(component.as_str().to_owned());
+            last_chapter_id = Some(info.chapter_id.clone());
             past.push(PastDonation { day, component });
         }
         out.push(row);
@@ -717,5 +719,6 @@ fn donor_with_history(
         permanently_deferred: false,
         created_at,
         updated_at: created_at,
+        last_chapter_id,
     }
 }

@@ -180,7 +180,8 @@ impl Row for Donor {
         blood_group, phone, province, province_folded, commune, commune_folded, weight_kg, \
         reserve, reserve_since, prior_donations, prior_last_donation_on, chapter_id, \
         collected_count, first_collected_on, last_donation_at, last_component, \
-        next_eligible_on, deferred_until, permanently_deferred, created_at, updated_at";
+        next_eligible_on, deferred_until, permanently_deferred, created_at, updated_at, \
+        last_chapter_id";
     fn values(&self) -> Vec<Val<'_>> {
         vec![
             Val::Text(&self.id),
@@ -210,6 +211,7 @@ impl Row for Donor {
             Val::Bool(self.permanently_deferred),
             Val::Ts(self.created_at),
             Val::Ts(self.updated_at),
+            text(&self.last_chapter_id),
         ]
     }
 }

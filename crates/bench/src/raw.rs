@@ -592,12 +592,13 @@ fn log_in_tx(
     execute(
         conn,
         "UPDATE donors SET collected_count = ?, first_collected_on = ?, last_donation_at = ?, \
-         last_component = 'whole_blood', next_eligible_on = ? WHERE id = ?",
+         last_component = 'whole_blood', next_eligible_on = ?, last_chapter_id = ? WHERE id = ?",
         &[
             P::Int(donor.collected_count + 1),
             P::OptDate(donor.first_collected_on.or(Some(today))),
             P::OptTs(Some(now)),
             P::OptDate(next),
+            P::Text(target.chapter_id.clone()),
             P::Text(donor_id.to_owned()),
         ],
     )?;

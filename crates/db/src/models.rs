@@ -102,6 +102,8 @@ pub struct Donor {
     pub permanently_deferred: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The chapter of the latest collected, not voided donation (None for an emergency one).
+    pub last_chapter_id: Option<String>,
 }
 
 /// What a donor update may change: the person's details. `Option<Option<_>>` distinguishes
@@ -139,6 +141,7 @@ pub struct DonorStats {
     pub next_eligible_on: Option<NaiveDate>,
     pub deferred_until: Option<NaiveDate>,
     pub permanently_deferred: bool,
+    pub last_chapter_id: Option<String>,
 }
 
 /// A blood-donation drive (campaign) of a chapter.

@@ -76,6 +76,7 @@ diesel::table! {
         permanently_deferred -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        last_chapter_id -> Nullable<Text>,
     }
 }
 

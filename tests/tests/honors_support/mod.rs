@@ -56,6 +56,7 @@ pub fn donor_row(name: &str, prior: i32) -> Donor {
         permanently_deferred: false,
         created_at: now,
         updated_at: now,
+        last_chapter_id: None,
     }
 }
 

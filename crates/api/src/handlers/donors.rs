@@ -583,6 +583,7 @@ pub async fn create_donor(
         permanently_deferred: false,
         created_at: now,
         updated_at: now,
+        last_chapter_id: None,
     };
     let st = state.clone();
     let row = state

@@ -622,8 +622,8 @@ pub fn created(
 
 /// Rewrites the donor's counters from their not-voided donations:
 ///
-/// - `collected_count`, `first_collected_on`, `last_donation_at`, `last_component`: over
-///   collected donations;
+/// - `collected_count`, `first_collected_on`, `last_donation_at`, `last_component`,
+///   `last_chapter_id`: over collected donations;
 /// - `next_eligible_on`: the first day, from the latest collection or deferral on record
 ///   (the paper-era last donation included), on which the donor could give whole blood;
 ///   null when nothing is on record, or when never (permanent deferral, past the age limit);
@@ -667,6 +667,7 @@ pub fn refresh_stats(
         next_eligible_on,
         deferred_until: deferrals.iter().filter_map(|d| d.until).max(),
         permanently_deferred: deferrals.iter().any(|d| d.until.is_none()),
+        last_chapter_id: last.and_then(|d| d.chapter_id.clone()),
     };
     donors::set_stats(conn, donor_id, &stats)?;
     Ok(stats)

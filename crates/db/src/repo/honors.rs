@@ -8,9 +8,15 @@
 //! donation was for an emergency request (or who has only paper-era donations) has none and
 //! is left out by a chapter filter.
 //!
-//! Everything is one statement of aggregates (a window over the donations up to D, a
-//! `GROUP BY` over the awards up to D, a `CASE` over the configured thresholds), paged by the
-//! key `(tier, name_folded, donor_id)`, which sorts the same on both backends.
+//! Everything is one statement of aggregates (the counts, a `GROUP BY` over the awards up to D,
+//! a `CASE` over the configured thresholds), paged by the key `(tier, name_folded, donor_id)`,
+//! which sorts the same on both backends.
+//!
+//! **Two sources of the counts** ([`DueSource`]). When no donation is dated after D (the usual
+//! case: D is today), the donor's counters (`collected_count`, `last_donation_at`,
+//! `last_chapter_id`, kept by the donation write transaction) are exactly the state as of D,
+//! and the list reads one row per donor. Otherwise a window over the donations up to D
+//! recomputes them. [`source_for`] decides; a test holds the two to the same answers.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::count_star;
@@ -81,10 +87,34 @@ const COLUMNS: &str = "donor_id, full_name, name_folded, date_of_birth, phone, c
      province, donation_count, tier, highest_award, last_donation_at, prior_last_donation_on, \
      chapter_id";
 
+/// Where the counts as of the day come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueSource {
+    /// The donors' counters: exact when no donation is dated after the day.
+    Counters,
+    /// A window over the donations up to the day: exact for any day.
+    Donations,
+}
+
+/// The counters when they are exact for `as_of` (no donation, voided or not, is dated after
+/// it: one probe of `donations_day_idx`), else the donations.
+pub fn source_for(conn: &mut DbConn, as_of: NaiveDate) -> Result<DueSource, DbError> {
+    let later: Option<String> = donations::table
+        .filter(donations::donated_on.gt(as_of))
+        .select(donations::id)
+        .first(conn)
+        .optional()?;
+    Ok(if later.is_some() {
+        DueSource::Donations
+    } else {
+        DueSource::Counters
+    })
+}
+
 /// The common table expressions ending in `due`: every donor with their count, award held,
 /// tier reached and chapter as of the day. Thresholds are the application's numbers, written
 /// as literals; the day is bound.
-pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32]) -> Sql {
+pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32], source: DueSource) -> Sql {
     let mut sorted: Vec<u32> = thresholds.to_vec();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     let mut case = String::from("CASE");
@@ -92,34 +122,53 @@ pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32]) -> Sql {
         case.push_str(&format!(" WHEN s.cnt >= {t} THEN {t}"));
     }
     case.push_str(" ELSE 0 END");
+    // Nobody below the lowest threshold is due anything: the counters path skips them early.
+    let lowest = sorted.last().copied().unwrap_or(1).max(1);
 
     let mut s = Sql::new();
+    s.push("WITH held AS ( SELECT donor_id, MAX(tier) AS top FROM awards WHERE awarded_on <= ")
+        .bind(Param::Date(as_of))
+        .push(" GROUP BY donor_id ), ");
+    match source {
+        DueSource::Counters => {
+            s.push(&format!(
+                "scored AS ( \
+                   SELECT d.id AS donor_id, d.full_name, d.name_folded, d.date_of_birth, d.phone, \
+                          d.commune, d.province, d.prior_donations + d.collected_count AS cnt, \
+                          COALESCE(h.top, 0) AS top, d.last_donation_at AS last_at, \
+                          d.prior_last_donation_on, d.last_chapter_id AS chapter_id \
+                   FROM donors d \
+                   LEFT JOIN held h ON h.donor_id = d.id \
+                   WHERE d.prior_donations + d.collected_count >= {lowest} \
+                 ), "
+            ));
+        }
+        DueSource::Donations => {
+            s.push(
+                "latest AS ( \
+                   SELECT donor_id, chapter_id, donated_at AS last_at, n FROM ( \
+                     SELECT donor_id, chapter_id, donated_at, \
+                            ROW_NUMBER() OVER (PARTITION BY donor_id ORDER BY donated_at DESC, id DESC) AS rn, \
+                            COUNT(*) OVER (PARTITION BY donor_id) AS n \
+                     FROM donations \
+                     WHERE outcome = 'collected' AND NOT voided AND donated_on <= ",
+            )
+            .bind(Param::Date(as_of))
+            .push(
+                " ) x WHERE rn = 1 \
+                 ), scored AS ( \
+                   SELECT d.id AS donor_id, d.full_name, d.name_folded, d.date_of_birth, d.phone, \
+                          d.commune, d.province, d.prior_donations + COALESCE(l.n, 0) AS cnt, \
+                          COALESCE(h.top, 0) AS top, l.last_at, d.prior_last_donation_on, l.chapter_id \
+                   FROM donors d \
+                   LEFT JOIN latest l ON l.donor_id = d.id \
+                   LEFT JOIN held h ON h.donor_id = d.id \
+                 ), ",
+            );
+        }
+    }
     s.push(
-        "WITH latest AS ( \
-           SELECT donor_id, chapter_id, donated_at AS last_at, n FROM ( \
-             SELECT donor_id, chapter_id, donated_at, \
-                    ROW_NUMBER() OVER (PARTITION BY donor_id ORDER BY donated_at DESC, id DESC) AS rn, \
-                    COUNT(*) OVER (PARTITION BY donor_id) AS n \
-             FROM donations \
-             WHERE outcome = 'collected' AND NOT voided AND donated_on <= ",
-    )
-    .bind(Param::Date(as_of))
-    .push(
-        " ) x WHERE rn = 1 \
-         ), held AS ( \
-           SELECT donor_id, MAX(tier) AS top FROM awards WHERE awarded_on <= ",
-    )
-    .bind(Param::Date(as_of))
-    .push(
-        " GROUP BY donor_id \
-         ), scored AS ( \
-           SELECT d.id AS donor_id, d.full_name, d.name_folded, d.date_of_birth, d.phone, \
-                  d.commune, d.province, d.prior_donations + COALESCE(l.n, 0) AS cnt, \
-                  COALESCE(h.top, 0) AS top, l.last_at, d.prior_last_donation_on, l.chapter_id \
-           FROM donors d \
-           LEFT JOIN latest l ON l.donor_id = d.id \
-           LEFT JOIN held h ON h.donor_id = d.id \
-         ), due AS ( \
+        "due AS ( \
            SELECT s.donor_id, s.full_name, s.name_folded, s.date_of_birth, s.phone, s.commune, \
                   s.province, CAST(s.cnt AS BIGINT) AS donation_count, \
                   CAST(",
@@ -179,7 +228,19 @@ pub fn due_page(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<DueRow>, DbError> {
-    let mut s = due_cte(q.as_of, &q.thresholds);
+    let source = source_for(conn, q.as_of)?;
+    due_page_from(conn, q, source, after, limit)
+}
+
+/// [`due_page`] from a chosen source (the counters only when [`source_for`] allows them).
+pub fn due_page_from(
+    conn: &mut DbConn,
+    q: &DueQuery,
+    source: DueSource,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<DueRow>, DbError> {
+    let mut s = due_cte(q.as_of, &q.thresholds, source);
     s.push(&format!("SELECT {COLUMNS} FROM due"))
         .append(&due_filter(q));
     if let Some(after) = after {
@@ -193,7 +254,8 @@ pub fn due_page(
 
 /// How many donors are due a tier.
 pub fn due_count(conn: &mut DbConn, q: &DueQuery) -> Result<i64, DbError> {
-    let mut s = due_cte(q.as_of, &q.thresholds);
+    let source = source_for(conn, q.as_of)?;
+    let mut s = due_cte(q.as_of, &q.thresholds, source);
     s.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM due")
         .append(&due_filter(q));
     raw::count(conn, &s)
@@ -225,7 +287,8 @@ pub fn export_due(
              prior_last_donation_on DATE, chapter_id TEXT){on_commit}"
         ));
         raw::execute(conn, &create)?;
-        let mut fill = due_cte(q.as_of, &q.thresholds);
+        let source = source_for(conn, q.as_of)?;
+        let mut fill = due_cte(q.as_of, &q.thresholds, source);
         fill.push(&format!(
             "INSERT INTO honors_export ({COLUMNS}) SELECT {COLUMNS} FROM due"
         ))

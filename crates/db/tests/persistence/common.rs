@@ -94,6 +94,7 @@ pub fn donor_row(name_folded: &str) -> Donor {
         permanently_deferred: false,
         created_at: t,
         updated_at: t,
+        last_chapter_id: None,
     }
 }
 

@@ -305,6 +305,7 @@ fn donor_update_stats_and_lock() {
             next_eligible_on: Some(date(2025, 6, 1)),
             deferred_until: None,
             permanently_deferred: false,
+            last_chapter_id: None,
         };
         donors::set_stats(conn, &d.id, &stats).expect("stats");
         let back = donors::find(conn, &d.id).expect("find").expect("donor");

@@ -1,0 +1,1 @@
+ALTER TABLE donors DROP COLUMN last_chapter_id;
