@@ -119,6 +119,7 @@ pub fn test_settings(url: &str) -> Settings {
             expensive_per_minute: 1_000_000,
             expensive_burst: 1_000_000,
             expensive_concurrency: 8,
+            expensive_busy_percent: 100,
             ..defaults.abuse.clone()
         },
         pool: hienmau_api::settings::PoolConfig {

@@ -4,7 +4,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -46,37 +46,113 @@ impl ExpensiveLimiter {
 
 /// The instance-wide bound on expensive work: a caller within its own rate still waits while
 /// others' exports and reports run, so that however many callers there are, expensive work
-/// takes at most `expensive_concurrency` blocking threads, connections and cores.
+/// takes at most `expensive_concurrency` blocking threads and connections. Under a sustained
+/// flood it also keeps at most `expensive_busy_percent` of the time: this matters on
+/// PostgreSQL, where the work runs in the database server, out of reach of
+/// [`crate::background`]'s lower thread priority.
+///
+/// The busy share is a leaky bucket of time: each turn of length t adds t / share to a debt
+/// that drains at one second per second; a turn starts only when the debt is under
+/// [`BUSY_ALLOWANCE`]. Occasional reports and exports, and short requests (under
+/// [`COUNTED_FROM`], like candidates), never wait for it.
 pub struct ExpensiveGate {
     permits: Arc<Semaphore>,
     wait: Duration,
+    budget: Arc<Budget>,
+}
+
+/// Debt that a burst of expensive work may build before turns wait for it to drain.
+pub const BUSY_ALLOWANCE: Duration = Duration::from_secs(3);
+/// Turns shorter than this add no debt.
+pub const COUNTED_FROM: Duration = Duration::from_millis(50);
+
+/// The busy-time bucket shared by the turns.
+struct Budget {
+    /// The allowed busy share (0, 1].
+    share: f64,
+    /// (debt in seconds, when it was last brought up to date).
+    debt: std::sync::Mutex<(f64, Instant)>,
+}
+
+impl Budget {
+    /// The debt now, after draining since it was last updated, with `add` seconds added.
+    fn settle(&self, add: f64) -> f64 {
+        let mut d = self.debt.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let drained = now.duration_since(d.1).as_secs_f64();
+        d.0 = (d.0 - drained).max(0.0) + add;
+        d.1 = now;
+        d.0
+    }
 }
 
 /// A turn at expensive work; the work ends when the last clone is dropped (a streamed export
 /// keeps one until its last row is sent).
 #[derive(Clone)]
-pub struct ExpensiveTurn(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
+pub struct ExpensiveTurn(#[allow(dead_code)] Arc<Held>);
+
+/// The permit of a turn; dropping it records the turn's length in the budget.
+pub struct Held {
+    _permit: OwnedSemaphorePermit,
+    started: Instant,
+    budget: Arc<Budget>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let took = self.started.elapsed();
+        if took >= COUNTED_FROM {
+            self.budget.settle(took.as_secs_f64() / self.budget.share);
+        }
+    }
+}
 
 impl ExpensiveGate {
-    /// A gate letting `config.expensive_concurrency` requests work at once.
+    /// A gate letting `config.expensive_concurrency` requests work at once, within
+    /// `config.expensive_busy_percent` of the time under a sustained flood.
     pub fn new(config: &AbuseConfig) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(config.expensive_concurrency.max(1))),
             wait: Duration::from_millis(config.expensive_wait_ms),
+            budget: Arc::new(Budget {
+                share: f64::from(config.expensive_busy_percent.clamp(1, 100)) / 100.0,
+                debt: std::sync::Mutex::new((0.0, Instant::now())),
+            }),
         }
     }
 
-    /// Waits for a turn, holding nothing meanwhile; 503 `unavailable` (with `Retry-After`) when
-    /// none comes within the configured wait.
+    /// Waits for a turn (and for the busy debt to drain under the allowance), holding no
+    /// connection meanwhile; 503 `unavailable` (with `Retry-After`) when none comes within the
+    /// configured wait.
     pub async fn enter(&self) -> Result<ExpensiveTurn, ApiError> {
-        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(ExpensiveTurn(Arc::new(permit))),
-            Ok(Err(closed)) => Err(ApiError::internal(closed)),
-            Err(_elapsed) => {
-                tracing::warn!("expensive request waited too long for its turn");
-                Err(ApiError::Unavailable)
+        let deadline = Instant::now() + self.wait;
+        let permit =
+            match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(closed)) => return Err(ApiError::internal(closed)),
+                Err(_elapsed) => return Err(Self::too_long()),
+            };
+        let allowance = BUSY_ALLOWANCE.as_secs_f64();
+        if self.budget.share < 1.0 {
+            let over = self.budget.settle(0.0) - allowance;
+            if over > 0.0 {
+                let rest = Duration::from_secs_f64(over);
+                if Instant::now() + rest > deadline {
+                    return Err(Self::too_long());
+                }
+                tokio::time::sleep(rest).await;
             }
         }
+        Ok(ExpensiveTurn(Arc::new(Held {
+            _permit: permit,
+            started: Instant::now(),
+            budget: self.budget.clone(),
+        })))
+    }
+
+    fn too_long() -> ApiError {
+        tracing::warn!("expensive request waited too long for its turn");
+        ApiError::Unavailable
     }
 }
 
@@ -89,6 +165,7 @@ mod tests {
         ExpensiveGate::new(&AbuseConfig {
             expensive_concurrency: concurrency,
             expensive_wait_ms: wait_ms,
+            expensive_busy_percent: 100,
             ..AbuseConfig::default()
         })
     }
@@ -118,6 +195,55 @@ mod tests {
         assert!(!waiter.is_finished());
         drop(a);
         assert!(waiter.await.unwrap());
+    }
+
+    #[actix_web::test]
+    async fn a_sustained_flood_keeps_its_busy_share_and_short_or_occasional_turns_never_wait() {
+        let g = ExpensiveGate::new(&AbuseConfig {
+            expensive_concurrency: 1,
+            expensive_wait_ms: 60_000,
+            expensive_busy_percent: 50,
+            ..AbuseConfig::default()
+        });
+        // Short turns add nothing.
+        for _ in 0..50 {
+            let t = Instant::now();
+            drop(g.enter().await.unwrap());
+            assert!(t.elapsed() < Duration::from_millis(20));
+        }
+        // Back-to-back 400 ms turns: the first ones run at once (the allowance), then each
+        // waits about as long as it works.
+        let started = Instant::now();
+        let mut waited = Vec::new();
+        for _ in 0..12 {
+            let asked = Instant::now();
+            let turn = g.enter().await.unwrap();
+            waited.push(asked.elapsed());
+            actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+            drop(turn);
+        }
+        assert!(
+            waited[..3].iter().all(|w| *w < Duration::from_millis(50)),
+            "{waited:?}"
+        );
+        assert!(waited[11] >= Duration::from_millis(300), "{waited:?}");
+        // 12 × 400 ms of work took well over its own length: the share is held.
+        let busy = 12.0 * 0.4 / started.elapsed().as_secs_f64();
+        assert!(busy < 0.8, "busy share {busy}");
+    }
+
+    #[actix_web::test]
+    async fn a_rest_longer_than_the_wait_answers_unavailable() {
+        let g = ExpensiveGate::new(&AbuseConfig {
+            expensive_concurrency: 1,
+            expensive_wait_ms: 100,
+            expensive_busy_percent: 10,
+            ..AbuseConfig::default()
+        });
+        let turn = g.enter().await.unwrap();
+        actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+        drop(turn); // 400 ms at 10 %: 4 s of debt, over the 3 s allowance by about 1 s
+        assert!(matches!(g.enter().await, Err(ApiError::Unavailable)));
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub struct AbuseConfig {
     /// How long an expensive request waits for its turn before answering 503 `unavailable`
     /// with `Retry-After`.
     pub expensive_wait_ms: u64,
+    /// The share of the time (1–100) expensive work may keep under a sustained flood (see
+    /// [`crate::limits::ExpensiveGate`]).
+    pub expensive_busy_percent: u32,
 }
 
 impl Default for AbuseConfig {
@@ -151,6 +154,7 @@ impl Default for AbuseConfig {
             expensive_burst: 20,
             expensive_concurrency: 1,
             expensive_wait_ms: 10_000,
+            expensive_busy_percent: 50,
         }
     }
 }

@@ -248,12 +248,13 @@ pub struct FloodCount {
 }
 
 /// Sends `make(i)` from `concurrency` tasks until `stop` is set, counting the answers: the
-/// background load of a measurement, not a measurement.
+/// background load of a measurement, not a measurement. Run it on a thread of its own, so
+/// that reading its answers does not delay the measuring client's.
 pub async fn flood(
     client: &Client,
     concurrency: usize,
     make: Rc<dyn Fn(u64) -> Req>,
-    stop: Rc<Cell<bool>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> FloodCount {
     let next = Rc::new(Cell::new(0u64));
     let count = Rc::new(RefCell::new(FloodCount::default()));
@@ -267,7 +268,7 @@ pub async fn flood(
             stop.clone(),
         );
         tasks.push(actix_rt::spawn(async move {
-            while !stop.get() {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let i = next.get();
                 next.set(i + 1);
                 let req = make(i);
