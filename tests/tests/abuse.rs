@@ -49,6 +49,54 @@ fn expensive_routes_are_limited_per_caller_postgres() {
     }
 }
 
+/// One expensive request at a time, a short wait, no busy share: a turn that was not given
+/// back would make the next expensive request answer 503.
+fn one_at_a_time(db: hienmau_tests::TestDatabase) -> TestApp {
+    let mut settings = test_settings(&db.url);
+    settings.abuse = AbuseConfig {
+        expensive_concurrency: 1,
+        expensive_wait_ms: 500,
+        expensive_busy_percent: 100,
+        ..settings.abuse.clone()
+    };
+    TestApp::with_settings(db, settings)
+}
+
+fn run_turns(app: &TestApp) {
+    let (_, honors) = app.user("honors.one", "honors", None, None);
+    for _ in 0..3 {
+        app.get("/api/v1/reports/annual?year=2023", &honors)
+            .expect(200);
+        let csv = app.call_with(
+            "GET",
+            "/api/v1/honors/eligible",
+            Some(&honors),
+            None,
+            &[("accept", "text/csv")],
+        );
+        assert_eq!(csv.status, 200);
+        assert!(
+            csv.content_type.starts_with("text/csv"),
+            "{}",
+            csv.content_type
+        );
+        app.get("/api/v1/honors/eligible", &honors).expect(200);
+    }
+}
+
+#[test]
+fn expensive_turns_are_given_back_sqlite() {
+    run_turns(&one_at_a_time(hienmau_tests::TestDatabase::sqlite()));
+}
+
+#[test]
+fn expensive_turns_are_given_back_postgres() {
+    match hienmau_tests::TestDatabase::postgres() {
+        Some(db) => run_turns(&one_at_a_time(db)),
+        None => eprintln!("TEST_DATABASE_URL unset: PostgreSQL run skipped"),
+    }
+}
+
 backend_tests! {
     fn default_test_settings_do_not_limit(app) {
         let (_, honors) = app.user("honors", "honors", None, None);

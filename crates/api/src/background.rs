@@ -64,10 +64,7 @@ mod tests {
     async fn background_threads_run_at_a_lower_priority() {
         let nice = super::run("test", || {
             // SAFETY: reads the calling thread's nice value.
-            unsafe {
-                *libc::__errno_location() = 0;
-                libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t)
-            }
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
         })
         .await;
         // SAFETY: as above, for this thread.

@@ -89,10 +89,12 @@ impl Budget {
 /// A turn at expensive work; the work ends when the last clone is dropped (a streamed export
 /// keeps one until its last row is sent).
 #[derive(Clone)]
-pub struct ExpensiveTurn(#[allow(dead_code)] Arc<Held>);
+pub struct ExpensiveTurn {
+    _held: Arc<Held>,
+}
 
 /// The permit of a turn; dropping it records the turn's length in the budget.
-pub struct Held {
+struct Held {
     _permit: OwnedSemaphorePermit,
     started: Instant,
     budget: Arc<Budget>,
@@ -143,11 +145,13 @@ impl ExpensiveGate {
                 tokio::time::sleep(rest).await;
             }
         }
-        Ok(ExpensiveTurn(Arc::new(Held {
-            _permit: permit,
-            started: Instant::now(),
-            budget: self.budget.clone(),
-        })))
+        Ok(ExpensiveTurn {
+            _held: Arc::new(Held {
+                _permit: permit,
+                started: Instant::now(),
+                budget: self.budget.clone(),
+            }),
+        })
     }
 
     fn too_long() -> ApiError {

@@ -27,16 +27,16 @@ pub async fn enforce<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-    // Held until the handler has answered; a streamed export keeps its own clone longer.
-    let mut _turn = None;
     if !policy.public {
         match authorize(policy, &req).await {
             Ok((user, turn)) => {
-                req.extensions_mut().insert(user);
-                if let Some(t) = &turn {
-                    req.extensions_mut().insert(t.clone());
+                let mut extensions = req.extensions_mut();
+                extensions.insert(user);
+                // Held as long as the request (until its answer is built); a streamed export
+                // takes its own clone for the rest of the stream.
+                if let Some(turn) = turn {
+                    extensions.insert(turn);
                 }
-                _turn = turn;
             }
             // Answered here as a response (not an Err) so the outer middleware still adds its
             // headers to refusals.

@@ -737,6 +737,7 @@ fn candidate_out(
         (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not see candidates (coordinator, honors)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this caller on an expensive route", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No turn at expensive work within the configured wait (Retry-After), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled", body = Problem, content_type = "application/problem+json"),
     ))]

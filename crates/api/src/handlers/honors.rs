@@ -22,8 +22,8 @@
 //! byte-order mark (so spreadsheet programs read Vietnamese names), a header row, dates as
 //! `YYYY-MM-DD`, and every cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return
 //! prefixed with `'` so spreadsheets do not run it as a formula. Rows are read in keyset-paged
-//! chunks by a low-priority thread and sent through a bounded channel, so memory stays flat however
-//! long the list. The export is written to the audit log (`honors_exported`) before the first
+//! chunks by a low-priority thread and sent through a bounded channel, so memory stays flat
+//! however long the list. The export is written to the audit log (`honors_exported`) before the first
 //! byte is sent.
 
 use actix_web::http::header;
@@ -194,6 +194,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read honors", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this caller on an expensive route", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No turn at expensive work within the configured wait (Retry-After), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such chapter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn eligible(
@@ -316,10 +317,10 @@ fn csv_record(row: DueRow, tiers: &TierTable, zone: Zone, as_of: NaiveDate) -> V
     ]
 }
 
-/// Streams the list: a low-priority thread ([`crate::background`]) reads keyset-paged chunks and sends each as CSV bytes
-/// through a bounded channel; the response body is the channel. A reader that goes away
-/// closes the channel and the task stops at the next chunk.
-/// The caller's turn at expensive work is held until the last row is sent.
+/// Streams the list: a low-priority thread ([`crate::background`]) reads keyset-paged chunks
+/// and sends each as CSV bytes through a bounded channel; the response body is the channel. A
+/// reader that goes away closes the channel and the thread stops at the next chunk. The
+/// caller's turn at expensive work is held until the last row is sent.
 fn stream_csv(
     state: &AppState,
     q: DueQuery,
