@@ -112,6 +112,7 @@ pub fn test_settings(url: &str) -> Settings {
         login_throttle: hienmau_api::settings::ThrottleConfig {
             max_failures_per_username: 1_000,
             max_failures_per_address: 100_000,
+            hash_busy_percent: 100,
             ..defaults.login_throttle.clone()
         },
         // Tests that are not about abuse limits call expensive routes freely.

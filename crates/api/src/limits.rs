@@ -1,6 +1,7 @@
 //! Abuse limits: each caller's requests to the expensive routes (candidates, the honors list
-//! and its CSV export, reports) are limited, so that a flood of them cannot take the database
-//! from donation logging.
+//! and its CSV export, reports) are limited, and heavy work (those routes, password hashes) is
+//! bounded per instance, so that a flood of them cannot take the database or the CPU from
+//! donation logging.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -44,32 +45,37 @@ impl ExpensiveLimiter {
     }
 }
 
-/// The instance-wide bound on expensive work: a caller within its own rate still waits while
-/// others' exports and reports run, so that however many callers there are, expensive work
-/// takes at most `expensive_concurrency` blocking threads and connections. Under a sustained
-/// flood it also keeps at most `expensive_busy_percent` of the time: this matters on
-/// PostgreSQL, where the work runs in the database server, out of reach of
-/// [`crate::background`]'s lower thread priority.
+/// A bound on one kind of heavy work in this instance: at most `concurrency` turns at once
+/// (the others wait, holding no thread or connection, and answer 503 `unavailable` with
+/// `Retry-After` after the wait), and under a sustained flood at most a share of the time.
+///
+/// Two gates exist. Expensive requests (reports, exports, candidates): a caller within its own
+/// rate still waits while others' run, so however many callers there are they take at most
+/// `expensive_concurrency` blocking threads and connections and, under a flood,
+/// `expensive_busy_percent` of the time (this matters on PostgreSQL, where the work runs in the
+/// database server, out of reach of [`crate::background`]'s lower thread priority). Password
+/// hashes: `max_concurrent_hashes` at once and `hash_busy_percent` of the time, so that a
+/// flood of sign-ins leaves CPU to donation logging even while exports run.
 ///
 /// The busy share is a leaky bucket of time: each turn of length t adds t / share to a debt
 /// that drains at one second per second; a turn starts only when the debt is under
-/// [`BUSY_ALLOWANCE`]. Occasional reports and exports, and short requests (under
-/// [`COUNTED_FROM`], like candidates), never wait for it.
-pub struct ExpensiveGate {
+/// [`BUSY_ALLOWANCE`]. Occasional work never waits for it, nor do turns shorter than the
+/// gate's `counted_from` (short expensive requests like candidates).
+pub struct WorkGate {
     permits: Arc<Semaphore>,
     wait: Duration,
     budget: Arc<Budget>,
 }
 
-/// Debt that a burst of expensive work may build before turns wait for it to drain.
+/// Debt that a burst of heavy work may build before turns wait for it to drain.
 pub const BUSY_ALLOWANCE: Duration = Duration::from_secs(3);
-/// Turns shorter than this add no debt.
-pub const COUNTED_FROM: Duration = Duration::from_millis(50);
 
-/// The busy-time bucket shared by the turns.
+/// The busy-time bucket shared by the turns of one gate.
 struct Budget {
     /// The allowed busy share (0, 1].
     share: f64,
+    /// Turns shorter than this add no debt.
+    counted_from: Duration,
     /// (debt in seconds, when it was last brought up to date).
     debt: std::sync::Mutex<(f64, Instant)>,
 }
@@ -86,10 +92,10 @@ impl Budget {
     }
 }
 
-/// A turn at expensive work; the work ends when the last clone is dropped (a streamed export
+/// A turn at heavy work; the work ends when the last clone is dropped (a streamed export
 /// keeps one until its last row is sent).
 #[derive(Clone)]
-pub struct ExpensiveTurn {
+pub struct Turn {
     _held: Arc<Held>,
 }
 
@@ -103,30 +109,46 @@ struct Held {
 impl Drop for Held {
     fn drop(&mut self) {
         let took = self.started.elapsed();
-        if took >= COUNTED_FROM {
+        if took >= self.budget.counted_from {
             self.budget.settle(took.as_secs_f64() / self.budget.share);
         }
     }
 }
 
-impl ExpensiveGate {
-    /// A gate letting `config.expensive_concurrency` requests work at once, within
-    /// `config.expensive_busy_percent` of the time under a sustained flood.
-    pub fn new(config: &AbuseConfig) -> Self {
+impl WorkGate {
+    /// `concurrency` turns at once, each waiting at most `wait` for its turn, within
+    /// `busy_percent` (1–100) of the time counting turns of `counted_from` or longer.
+    pub fn new(
+        concurrency: usize,
+        wait: Duration,
+        busy_percent: u32,
+        counted_from: Duration,
+    ) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(config.expensive_concurrency.max(1))),
-            wait: Duration::from_millis(config.expensive_wait_ms),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            wait,
             budget: Arc::new(Budget {
-                share: f64::from(config.expensive_busy_percent.clamp(1, 100)) / 100.0,
+                share: f64::from(busy_percent.clamp(1, 100)) / 100.0,
+                counted_from,
                 debt: std::sync::Mutex::new((0.0, Instant::now())),
             }),
         }
     }
 
+    /// The gate of the expensive routes; turns under 50 ms are not counted.
+    pub fn expensive(config: &AbuseConfig) -> Self {
+        Self::new(
+            config.expensive_concurrency,
+            Duration::from_millis(config.expensive_wait_ms),
+            config.expensive_busy_percent,
+            Duration::from_millis(50),
+        )
+    }
+
     /// Waits for a turn (and for the busy debt to drain under the allowance), holding no
     /// connection meanwhile; 503 `unavailable` (with `Retry-After`) when none comes within the
     /// configured wait.
-    pub async fn enter(&self) -> Result<ExpensiveTurn, ApiError> {
+    pub async fn enter(&self) -> Result<Turn, ApiError> {
         let deadline = Instant::now() + self.wait;
         let permit =
             match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
@@ -145,7 +167,7 @@ impl ExpensiveGate {
                 tokio::time::sleep(rest).await;
             }
         }
-        Ok(ExpensiveTurn {
+        Ok(Turn {
             _held: Arc::new(Held {
                 _permit: permit,
                 started: Instant::now(),
@@ -155,7 +177,7 @@ impl ExpensiveGate {
     }
 
     fn too_long() -> ApiError {
-        tracing::warn!("expensive request waited too long for its turn");
+        tracing::warn!("heavy work waited too long for its turn");
         ApiError::Unavailable
     }
 }
@@ -165,8 +187,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn gate(concurrency: usize, wait_ms: u64) -> ExpensiveGate {
-        ExpensiveGate::new(&AbuseConfig {
+    fn gate(concurrency: usize, wait_ms: u64) -> WorkGate {
+        WorkGate::expensive(&AbuseConfig {
             expensive_concurrency: concurrency,
             expensive_wait_ms: wait_ms,
             expensive_busy_percent: 100,
@@ -203,7 +225,7 @@ mod tests {
 
     #[actix_web::test]
     async fn a_sustained_flood_keeps_its_busy_share_and_short_or_occasional_turns_never_wait() {
-        let g = ExpensiveGate::new(&AbuseConfig {
+        let g = WorkGate::expensive(&AbuseConfig {
             expensive_concurrency: 1,
             expensive_wait_ms: 60_000,
             expensive_busy_percent: 50,
@@ -238,7 +260,7 @@ mod tests {
 
     #[actix_web::test]
     async fn a_rest_longer_than_the_wait_answers_unavailable() {
-        let g = ExpensiveGate::new(&AbuseConfig {
+        let g = WorkGate::expensive(&AbuseConfig {
             expensive_concurrency: 1,
             expensive_wait_ms: 100,
             expensive_busy_percent: 10,

@@ -96,6 +96,9 @@ pub struct ThrottleConfig {
     pub window_seconds: u64,
     /// Passwords hashed at once (argon2id takes 19 MiB each).
     pub max_concurrent_hashes: usize,
+    /// The share of the time (1–100) hashing may keep under a flood of sign-ins (see
+    /// [`crate::limits::WorkGate`]).
+    pub hash_busy_percent: u32,
 }
 
 impl Default for ThrottleConfig {
@@ -105,6 +108,7 @@ impl Default for ThrottleConfig {
             max_failures_per_address: 50,
             window_seconds: 60,
             max_concurrent_hashes: 1,
+            hash_busy_percent: 50,
         }
     }
 }
@@ -143,7 +147,7 @@ pub struct AbuseConfig {
     /// with `Retry-After`.
     pub expensive_wait_ms: u64,
     /// The share of the time (1–100) expensive work may keep under a sustained flood (see
-    /// [`crate::limits::ExpensiveGate`]).
+    /// [`crate::limits::WorkGate`]).
     pub expensive_busy_percent: u32,
 }
 

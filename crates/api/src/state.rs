@@ -30,7 +30,7 @@ pub struct AppState {
     /// Per-caller limits on expensive routes.
     pub limiter: Arc<crate::limits::ExpensiveLimiter>,
     /// The instance-wide bound on expensive work running at once.
-    pub gate: Arc<crate::limits::ExpensiveGate>,
+    pub gate: Arc<crate::limits::WorkGate>,
     /// On SQLite, the turn to write. SQLite has one writer at a time; without a queue the
     /// others poll its busy handler, which sleeps up to 100 ms between tries, so a busy
     /// moment turned into a 100–300 ms tail for donation logging. Waiting here is in order

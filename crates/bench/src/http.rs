@@ -247,6 +247,15 @@ pub struct FloodCount {
     pub other: u64,
 }
 
+impl std::ops::AddAssign for FloodCount {
+    fn add_assign(&mut self, o: Self) {
+        self.sent += o.sent;
+        self.expected += o.expected;
+        self.limited += o.limited;
+        self.other += o.other;
+    }
+}
+
 /// Sends `make(i)` from `concurrency` tasks until `stop` is set, counting the answers: the
 /// background load of a measurement, not a measurement. Run it on a thread of its own, so
 /// that reading its answers does not delay the measuring client's.

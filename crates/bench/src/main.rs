@@ -16,6 +16,7 @@ use hienmau_bench::load::{self, Batch, ChannelSink, Loader};
 use hienmau_bench::raw::{self, LogTarget, RequestSpec};
 use hienmau_bench::report::{BackendRun, LoadFigures, ReadFigures};
 use hienmau_bench::server::{self, RssSampler, Server};
+use hienmau_bench::stats::Measured;
 use hienmau_bench::BenchError;
 use hienmau_db::repo::honors::DueQuery;
 use hienmau_db::repo::reports::AnnualQuery;
@@ -81,6 +82,16 @@ struct Args {
     /// The server's connection pool (HIENMAU_POOL__MAX_SIZE); default: the configuration's.
     #[arg(long)]
     pool_size: Option<u32>,
+    /// Extra server settings as `HIENMAU_…=value` (repeatable), e.g.
+    /// `--server-env HIENMAU_ABUSE__EXPENSIVE_BUSY_PERCENT=25`.
+    #[arg(long = "server-env", value_parser = parse_env)]
+    server_env: Vec<(String, String)>,
+    /// Concurrent wrong-password sign-ins in the flood phase.
+    #[arg(long, default_value_t = 8)]
+    flood_sign_ins: usize,
+    /// Concurrent honors CSV exports in the flood phase.
+    #[arg(long, default_value_t = 4)]
+    flood_exports: usize,
     /// The server's log filter (RUST_LOG), its log going to a file in the work folder.
     #[arg(long, default_value = "warn")]
     server_log: String,
@@ -108,7 +119,8 @@ struct Plan {
     raw_logs: u64,
     annual_runs: u64,
     honors_runs: u64,
-    /// Single donations logged without, then with, the sign-in and export flood.
+    /// Single donations logged without, and as many with, the sign-in and export flood (over
+    /// all rounds).
     flood_logs: u64,
 }
 
@@ -137,6 +149,13 @@ fn plan(a: &Args) -> Plan {
             honors_runs: 2,
             flood_logs: 5_000,
         }
+    }
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if k.starts_with("HIENMAU_") => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?}: expected HIENMAU_KEY=value")),
     }
 }
 
@@ -298,6 +317,7 @@ fn run_backend(
     .into_iter()
     .map(|k| (k.to_owned(), "100000000".to_owned()))
     .collect();
+    extra.extend(args.server_env.iter().cloned());
     if let Some(n) = args.pool_size {
         extra.push(("HIENMAU_POOL__MAX_SIZE".to_owned(), n.to_string()));
     }
@@ -716,13 +736,17 @@ async fn workloads(
     );
 
     // Logging under a flood of sign-ins (wrong passwords, all hashed) and honors CSV exports,
-    // against the same logging just before without it.
+    // against the same logging without it, in alternating rounds so that the machine's drift
+    // over the run weighs on both sides alike; each side's rounds are pooled.
     let flood_start = raw_start + raw_logs as usize;
-    let flood_logs = plan
+    let per_round = plan
         .flood_logs
-        .min((loggable.len().saturating_sub(flood_start) / 2) as u64);
-    eprintln!("   logging under a sign-in and export flood ({flood_logs} donations each)");
-    let logging_from = |from: usize, tag: &'static str, name: &str| {
+        .min((loggable.len().saturating_sub(flood_start) / 2) as u64)
+        / FLOOD_ROUNDS as u64;
+    eprintln!(
+        "   logging with and without a sign-in and export flood ({FLOOD_ROUNDS} rounds of {per_round} each)"
+    );
+    let logging_from = |from: usize, tag: String, name: &str| {
         let l = loggable.clone();
         let ev = target.event_id.clone();
         let c = client.clone();
@@ -733,7 +757,7 @@ async fn workloads(
                 &name,
                 Limits {
                     concurrency: FLOOD_LOGGERS,
-                    max_requests: flood_logs,
+                    max_requests: per_round,
                     max_time: phase * 10,
                 },
                 Rc::new(move |i| {
@@ -749,10 +773,61 @@ async fn workloads(
             .await
         }
     };
-    out.flood_base = logging_from(flood_start, "calm", "single donation, no flood").await;
+    let (mut calm, mut flooded) = (Vec::new(), Vec::new());
+    for round in 0..FLOOD_ROUNDS {
+        let from = flood_start + 2 * round * per_round as usize;
+        calm.push(logging_from(from, format!("calm-{round}"), "calm").await);
+        let (stop, flood) = start_flood(
+            server.base.clone(),
+            token.clone(),
+            args.flood_sign_ins,
+            args.flood_exports,
+        );
+        // Measure the sustained flood: past the server's allowance for a burst of expensive
+        // work (3 s of it, which at the default 50 % busy share builds up in about 3 s).
+        actix_rt::time::sleep(Duration::from_secs(4)).await;
+        let m = logging_from(
+            from + per_round as usize,
+            format!("flood-{round}"),
+            "flooded",
+        )
+        .await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (sign_ins, exports) = flood
+            .join()
+            .map_err(|_| BenchError::msg("the flood thread panicked"))?;
+        eprintln!(
+            "     round {round}: p99 {:.1} ms calm, {:.1} ms flooded",
+            calm[round].p99_ms, m.p99_ms
+        );
+        flooded.push(m);
+        out.flood_sign_ins += sign_ins;
+        out.flood_exports += exports;
+    }
+    out.flood_base = Measured::pooled("single donation, no flood", &calm);
+    out.flood = Measured::pooled("single donation, under the flood", &flooded);
+    out.flood_rounds = calm
+        .iter()
+        .zip(&flooded)
+        .map(|(c, f)| f.p99_ms / c.p99_ms.max(1e-9))
+        .collect();
+    Ok(())
+}
+
+/// Starts the flood on a thread of its own (so that reading its answers does not delay the
+/// measuring client's): wrong-password sign-ins and honors CSV exports until told to stop.
+fn start_flood(
+    base: String,
+    token: String,
+    sign_ins: usize,
+    exports: usize,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<(http::FloodCount, http::FloodCount)>,
+) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flood = {
-        let (stop, base, token) = (stop.clone(), server.base.clone(), token.clone());
+    let handle = {
+        let stop = stop.clone();
         std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
                 let anon = Client::new(&base);
@@ -762,7 +837,7 @@ async fn workloads(
                     async move {
                         http::flood(
                             &anon,
-                            FLOOD_SIGN_INS,
+                            sign_ins,
                             Rc::new(|i| {
                                 Req::post(
                                     "/api/v1/auth/login",
@@ -781,7 +856,7 @@ async fn workloads(
                 });
                 let exports = http::flood(
                     &client,
-                    FLOOD_EXPORTS,
+                    exports,
                     Rc::new(|_| Req::get("/api/v1/honors/eligible").header("accept", "text/csv")),
                     stop,
                 )
@@ -790,30 +865,13 @@ async fn workloads(
             })
         })
     };
-    // Measure the sustained flood: past the server's allowance for a burst of expensive work
-    // (3 s of it, which at the default 50 % busy share builds up in about 3 s).
-    actix_rt::time::sleep(Duration::from_secs(4)).await;
-    out.flood = logging_from(
-        flood_start + flood_logs as usize,
-        "flood",
-        "single donation, under the flood",
-    )
-    .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (sign_ins, exports) = flood
-        .join()
-        .map_err(|_| BenchError::msg("the flood thread panicked"))?;
-    out.flood_sign_ins = sign_ins;
-    out.flood_exports = exports;
-    Ok(())
+    (stop, handle)
 }
 
+/// Alternating rounds of logging without and with the flood.
+const FLOOD_ROUNDS: usize = 3;
 /// Clients logging donations in the flood comparison.
 const FLOOD_LOGGERS: usize = 4;
-/// Concurrent wrong-password sign-ins in the flood.
-const FLOOD_SIGN_INS: usize = 8;
-/// Concurrent honors CSV exports in the flood.
-const FLOOD_EXPORTS: usize = 4;
 
 fn read_first_line(path: &str, prefix: &str) -> String {
     std::fs::read_to_string(path)

@@ -92,6 +92,8 @@ pub struct BackendRun {
     pub flood_sign_ins: FloodCount,
     /// The flood's exports.
     pub flood_exports: FloodCount,
+    /// Each round's p99 under the flood over its p99 without.
+    pub flood_rounds: Vec<f64>,
 }
 
 /// A target's verdict.
@@ -316,9 +318,23 @@ impl BackendRun {
         let (si, ex) = (&self.flood_sign_ins, &self.flood_exports);
         let _ = writeln!(
             s,
-            "The flood, while the second logging run lasted: {} wrong-password sign-ins ({} answered \
-             401, {} 429, {} other) and {} honors CSV exports ({} answered 200, {} 429, {} other).\n",
-            si.sent, si.expected, si.limited, si.other, ex.sent, ex.expected, ex.limited, ex.other
+            "The flood ({} rounds, each measured after 4 s of flood): {} wrong-password sign-ins \
+             ({} answered 401, {} 429, {} other) and {} honors CSV exports ({} answered 200, {} 429, \
+             {} other). Each round's p99 ratio: {}.\n",
+            self.flood_rounds.len(),
+            si.sent,
+            si.expected,
+            si.limited,
+            si.other,
+            ex.sent,
+            ex.expected,
+            ex.limited,
+            ex.other,
+            self.flood_rounds
+                .iter()
+                .map(|r| format!("{r:.2}×"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let errors: Vec<String> = self
             .reads

@@ -29,6 +29,8 @@ pub struct Measured {
     pub per_second: f64,
     /// Extra facts (bytes, rows, memory).
     pub note: String,
+    /// The latencies, sorted (for pooling rounds).
+    pub samples: Vec<Duration>,
 }
 
 impl Measured {
@@ -64,6 +66,22 @@ impl Measured {
             max_ms: pick(1.0),
             per_second: n as f64 / secs,
             note: String::new(),
+            samples,
         }
+    }
+
+    /// The rounds of one workload as one: their latencies together, their times added.
+    pub fn pooled(name: &str, rounds: &[Measured]) -> Self {
+        Self::from_samples(
+            name,
+            rounds
+                .iter()
+                .flat_map(|m| m.samples.iter().copied())
+                .collect(),
+            rounds.iter().map(|m| m.errors).sum(),
+            rounds.iter().find_map(|m| m.first_error.clone()),
+            rounds.first().map_or(0, |m| m.concurrency),
+            rounds.iter().map(|m| m.elapsed).sum(),
+        )
     }
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthUser, Policy, Principal, Role};
 use crate::error::ApiError;
-use crate::limits::ExpensiveTurn;
+use crate::limits::Turn;
 use crate::state::AppState;
 
 /// Every API key starts with this, so a bearer credential is told apart from a JWT at once.
@@ -52,7 +52,7 @@ pub async fn enforce<B: MessageBody>(
 async fn authorize(
     policy: &Policy,
     req: &ServiceRequest,
-) -> Result<(AuthUser, Option<ExpensiveTurn>), ApiError> {
+) -> Result<(AuthUser, Option<Turn>), ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()

@@ -1,22 +1,22 @@
 //! Password hashing: argon2id at OWASP's minimum (m=19 MiB, t=2, p=1) on low-priority threads
-//! ([`crate::background`]), with a semaphore so a flood of sign-ins cannot take all memory or
-//! all cores.
+//! ([`crate::background`]), through a [`WorkGate`] so that a flood of sign-ins cannot take all
+//! memory or all cores.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
+use crate::limits::WorkGate;
 
 /// The smallest password accepted (the contract's rule).
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
 /// Hashes and verifies passwords.
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    gate: WorkGate,
     /// A hash of a random password, verified against when the user is unknown or disabled so
     /// that those answers take as long as a wrong password.
     dummy_hash: String,
@@ -49,17 +49,23 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
 }
 
 impl Hasher {
-    /// A hasher allowing `concurrency` hashes at once.
-    pub fn new(concurrency: usize) -> Result<Self, String> {
+    /// A hasher allowing `concurrency` hashes at once, within `busy_percent` of the time under a
+    /// flood; a hash that waits 10 s for its turn answers 503.
+    pub fn new(concurrency: usize, busy_percent: u32) -> Result<Self, String> {
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            gate: WorkGate::new(
+                concurrency,
+                Duration::from_secs(10),
+                busy_percent,
+                Duration::ZERO,
+            ),
             dummy_hash: hash_blocking("not a password anyone has: timing only")?,
         })
     }
 
     /// Hashes on the blocking pool under the bound.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        let _turn = self.gate.enter().await?;
         crate::background::run("hash", move || hash_blocking(&password))
             .await?
             .map_err(ApiError::internal)
@@ -68,7 +74,7 @@ impl Hasher {
     /// Verifies on the blocking pool under the bound; `None` verifies against the dummy hash
     /// and answers false, taking the same time.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        let _turn = self.gate.enter().await?;
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
         let ok = crate::background::run("hash", move || verify_blocking(&password, &hash)).await?;

@@ -43,7 +43,7 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::handlers::Json;
 use crate::handlers::{optional_text, ListResponse, Paging};
-use crate::limits::ExpensiveTurn;
+use crate::limits::Turn;
 use crate::state::AppState;
 
 /// Rows per chunk of a CSV export.
@@ -247,7 +247,7 @@ pub async fn eligible(
                 audit::append(conn, AuditRecord::by(&user, "honors_exported", detail))
             })
             .await?;
-        let turn = req.extensions().get::<ExpensiveTurn>().cloned();
+        let turn = req.extensions().get::<Turn>().cloned();
         return stream_csv(&state, q, tiers, turn);
     }
 
@@ -325,7 +325,7 @@ fn stream_csv(
     state: &AppState,
     q: DueQuery,
     tiers: TierTable,
-    turn: Option<ExpensiveTurn>,
+    turn: Option<Turn>,
 ) -> Result<HttpResponse, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(EXPORT_BUFFER);
     let pool = state.pool.clone();
