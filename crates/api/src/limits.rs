@@ -59,7 +59,7 @@ impl ExpensiveLimiter {
 ///
 /// The busy share is a leaky bucket of time: each turn of length t adds t / share to a debt
 /// that drains at one second per second; a turn starts only when the debt is under
-/// [`BUSY_ALLOWANCE`]. Occasional work never waits for it, nor do turns shorter than the
+/// an allowance ([`BUSY_ALLOWANCE`]). Occasional work never waits for it, nor do turns shorter than the
 /// gate's `counted_from` (short expensive requests like candidates).
 pub struct WorkGate {
     permits: Arc<Semaphore>,
@@ -67,8 +67,9 @@ pub struct WorkGate {
     budget: Arc<Budget>,
 }
 
-/// Debt that a burst of heavy work may build before turns wait for it to drain.
-pub const BUSY_ALLOWANCE: Duration = Duration::from_secs(3);
+/// Debt that a burst of heavy work may build before turns wait for it to drain: at a 25 %
+/// share, about 3 s of work back to back (three annual reports in a row, a long export).
+pub const BUSY_ALLOWANCE: Duration = Duration::from_secs(10);
 
 /// The busy-time bucket shared by the turns of one gate.
 struct Budget {
@@ -76,6 +77,8 @@ struct Budget {
     share: f64,
     /// Turns shorter than this add no debt.
     counted_from: Duration,
+    /// Debt in seconds beyond which turns wait.
+    allowance: f64,
     /// (debt in seconds, when it was last brought up to date).
     debt: std::sync::Mutex<(f64, Instant)>,
 }
@@ -130,8 +133,23 @@ impl WorkGate {
             budget: Arc::new(Budget {
                 share: f64::from(busy_percent.clamp(1, 100)) / 100.0,
                 counted_from,
+                allowance: BUSY_ALLOWANCE.as_secs_f64(),
                 debt: std::sync::Mutex::new((0.0, Instant::now())),
             }),
+        }
+    }
+
+    /// The same gate with another allowance than [`BUSY_ALLOWANCE`] (tests use a short one).
+    pub fn with_allowance(self, allowance: Duration) -> Self {
+        let b = &self.budget;
+        Self {
+            budget: Arc::new(Budget {
+                share: b.share,
+                counted_from: b.counted_from,
+                allowance: allowance.as_secs_f64(),
+                debt: std::sync::Mutex::new((0.0, Instant::now())),
+            }),
+            ..self
         }
     }
 
@@ -156,9 +174,8 @@ impl WorkGate {
                 Ok(Err(closed)) => return Err(ApiError::internal(closed)),
                 Err(_elapsed) => return Err(Self::too_long()),
             };
-        let allowance = BUSY_ALLOWANCE.as_secs_f64();
         if self.budget.share < 1.0 {
-            let over = self.budget.settle(0.0) - allowance;
+            let over = self.budget.settle(0.0) - self.budget.allowance;
             if over > 0.0 {
                 let rest = Duration::from_secs_f64(over);
                 if Instant::now() + rest > deadline {
@@ -230,7 +247,8 @@ mod tests {
             expensive_wait_ms: 60_000,
             expensive_busy_percent: 50,
             ..AbuseConfig::default()
-        });
+        })
+        .with_allowance(Duration::from_secs(3));
         // Short turns add nothing.
         for _ in 0..50 {
             let t = Instant::now();
@@ -265,7 +283,8 @@ mod tests {
             expensive_wait_ms: 100,
             expensive_busy_percent: 10,
             ..AbuseConfig::default()
-        });
+        })
+        .with_allowance(Duration::from_secs(3));
         let turn = g.enter().await.unwrap();
         actix_web::rt::time::sleep(Duration::from_millis(400)).await;
         drop(turn); // 400 ms at 10 %: 4 s of debt, over the 3 s allowance by about 1 s

@@ -108,7 +108,7 @@ impl Default for ThrottleConfig {
             max_failures_per_address: 50,
             window_seconds: 60,
             max_concurrent_hashes: 1,
-            hash_busy_percent: 50,
+            hash_busy_percent: 25,
         }
     }
 }
@@ -158,7 +158,7 @@ impl Default for AbuseConfig {
             expensive_burst: 20,
             expensive_concurrency: 1,
             expensive_wait_ms: 10_000,
-            expensive_busy_percent: 50,
+            expensive_busy_percent: 25,
         }
     }
 }

@@ -318,7 +318,7 @@ impl BackendRun {
         let (si, ex) = (&self.flood_sign_ins, &self.flood_exports);
         let _ = writeln!(
             s,
-            "The flood ({} rounds, each measured after 4 s of flood): {} wrong-password sign-ins \
+            "The flood ({} rounds, each measured after 6 s of flood): {} wrong-password sign-ins \
              ({} answered 401, {} 429, {} other) and {} honors CSV exports ({} answered 200, {} 429, \
              {} other). Each round's p99 ratio: {}.\n",
             self.flood_rounds.len(),
