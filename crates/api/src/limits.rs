@@ -4,6 +4,7 @@
 //! donation logging.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,10 +62,49 @@ impl ExpensiveLimiter {
 /// that drains at one second per second; a turn starts only when the debt is under
 /// an allowance ([`BUSY_ALLOWANCE`]). Occasional work never waits for it, nor do turns shorter than the
 /// gate's `counted_from` (short expensive requests like candidates).
+///
+/// The share is given up to other requests, so a turn waits for the debt only while some are
+/// in flight ([`WorkGate::yielding_to`]): one person running the year's reports and then the
+/// honors export on a quiet server waits for nobody. (At national scale an annual report
+/// takes seconds; with the debt alone, the export after three of them waited a minute and
+/// answered 503 with the server otherwise idle.)
 pub struct WorkGate {
     permits: Arc<Semaphore>,
     wait: Duration,
     budget: Arc<Budget>,
+    /// The requests in flight this gate yields to; None: always assume some.
+    others: Option<Arc<InFlight>>,
+}
+
+/// How often a turn that owes busy time looks again whether other requests are still in
+/// flight.
+const CONTENTION_POLL: Duration = Duration::from_millis(20);
+
+/// A count of the requests in flight that heavy work yields its busy share to (authenticated
+/// requests outside the gates: logging, reads, tallies); kept by the policy middleware.
+#[derive(Debug, Default)]
+pub struct InFlight(AtomicUsize);
+
+impl InFlight {
+    /// Counts a request until the guard is dropped.
+    pub fn enter(self: &Arc<Self>) -> InFlightGuard {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        InFlightGuard(self.clone())
+    }
+
+    /// Whether any request is in flight.
+    pub fn any(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// One request counted in [`InFlight`] while held.
+pub struct InFlightGuard(Arc<InFlight>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Debt that a burst of heavy work may build before turns wait for it to drain: at a 25 %
@@ -136,7 +176,20 @@ impl WorkGate {
                 allowance: BUSY_ALLOWANCE.as_secs_f64(),
                 debt: std::sync::Mutex::new((0.0, Instant::now())),
             }),
+            others: None,
         }
+    }
+
+    /// The same gate, waiting for its busy debt only while `others` has requests in flight.
+    pub fn yielding_to(self, others: Arc<InFlight>) -> Self {
+        Self {
+            others: Some(others),
+            ..self
+        }
+    }
+
+    fn contended(&self) -> bool {
+        self.others.as_ref().is_none_or(|o| o.any())
     }
 
     /// The same gate with another allowance than [`BUSY_ALLOWANCE`] (tests use a short one).
@@ -175,13 +228,21 @@ impl WorkGate {
                 Err(_elapsed) => return Err(Self::too_long()),
             };
         if self.budget.share < 1.0 {
-            let over = self.budget.settle(0.0) - self.budget.allowance;
-            if over > 0.0 {
+            loop {
+                let over = self.budget.settle(0.0) - self.budget.allowance;
+                if over <= 0.0 || !self.contended() {
+                    break;
+                }
                 let rest = Duration::from_secs_f64(over);
                 if Instant::now() + rest > deadline {
                     return Err(Self::too_long());
                 }
-                tokio::time::sleep(rest).await;
+                // Looks again soon when it yields to others: they may finish before the debt.
+                let step = match self.others {
+                    Some(_) => rest.min(CONTENTION_POLL),
+                    None => rest,
+                };
+                tokio::time::sleep(step).await;
             }
         }
         Ok(Turn {
@@ -289,6 +350,31 @@ mod tests {
         actix_web::rt::time::sleep(Duration::from_millis(400)).await;
         drop(turn); // 400 ms at 10 %: 4 s of debt, over the 3 s allowance by about 1 s
         assert!(matches!(g.enter().await, Err(ApiError::Unavailable)));
+    }
+
+    #[actix_web::test]
+    async fn the_debt_is_owed_only_while_other_requests_are_in_flight() {
+        let others = Arc::new(InFlight::default());
+        let g = WorkGate::expensive(&AbuseConfig {
+            expensive_concurrency: 1,
+            expensive_wait_ms: 100,
+            expensive_busy_percent: 10,
+            ..AbuseConfig::default()
+        })
+        .with_allowance(Duration::from_secs(3))
+        .yielding_to(others.clone());
+        let turn = g.enter().await.unwrap();
+        actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+        drop(turn); // about 1 s over the allowance, as above
+                    // Nobody else in flight: the turn starts at once, debt or not.
+        let started = Instant::now();
+        drop(g.enter().await.unwrap());
+        assert!(started.elapsed() < Duration::from_millis(50));
+        // A request in flight: the debt is owed again (more than the 100 ms wait).
+        let request = others.enter();
+        assert!(matches!(g.enter().await, Err(ApiError::Unavailable)));
+        drop(request);
+        assert!(g.enter().await.is_ok());
     }
 
     #[test]

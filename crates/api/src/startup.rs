@@ -42,9 +42,11 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     let jwt = JwtKeys::new(secret.as_bytes(), settings.token_ttl_minutes.max(1) * 60)
         .map_err(|e| StartupError::Config(format!("HIENMAU_JWT_SECRET: {e}")))?;
     let pool = hienmau_db::open_pool(&url, &pool_settings(&settings));
+    let in_flight = Arc::new(crate::limits::InFlight::default());
     let hasher = Hasher::new(
         settings.login_throttle.max_concurrent_hashes,
         settings.login_throttle.hash_busy_percent,
+        in_flight.clone(),
     )
     .map_err(StartupError::Config)?;
     Ok(AppState {
@@ -54,7 +56,10 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         hasher: Arc::new(hasher),
         throttle: Arc::new(LoginThrottle::new(settings.login_throttle.clone())),
         limiter: Arc::new(crate::limits::ExpensiveLimiter::new(&settings.abuse)),
-        gate: Arc::new(crate::limits::WorkGate::expensive(&settings.abuse)),
+        gate: Arc::new(
+            crate::limits::WorkGate::expensive(&settings.abuse).yielding_to(in_flight.clone()),
+        ),
+        in_flight,
         writer: (url.backend() == hienmau_db::Backend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(()))),
         settings: Arc::new(settings),

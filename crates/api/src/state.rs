@@ -31,6 +31,9 @@ pub struct AppState {
     pub limiter: Arc<crate::limits::ExpensiveLimiter>,
     /// The instance-wide bound on expensive work running at once.
     pub gate: Arc<crate::limits::WorkGate>,
+    /// The authenticated requests in flight outside the gates, which heavy work gives its busy
+    /// share up to.
+    pub in_flight: Arc<crate::limits::InFlight>,
     /// On SQLite, the turn to write. SQLite has one writer at a time; without a queue the
     /// others poll its busy handler, which sleeps up to 100 ms between tries, so a busy
     /// moment turned into a 100–300 ms tail for donation logging. Waiting here is in order

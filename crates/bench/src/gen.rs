@@ -133,6 +133,20 @@ fn uuid(rng: &mut StdRng) -> String {
         .to_string()
 }
 
+/// 2016-01-01T00:00:00Z in Unix milliseconds: the clock of [`load_order_id`].
+const LOAD_EPOCH_MS: u64 = 1_451_606_400_000;
+
+/// The id of the `seq`-th row of a table in load order: a UUIDv7 whose timestamp is the
+/// row's place (1 ms apart) and whose other bits are random, as an importer calling
+/// `Uuid::now_v7` for each row would give. The primary keys then grow at their end: with
+/// random v4 ids every row of a 20 M load was a probe into a random page of a B-tree larger
+/// than the cache, and the load slowed as it grew (26,000 rows/s at 2 M on SQLite).
+fn load_order_id(seq: u64, rng: &mut StdRng) -> String {
+    uuid::Builder::from_unix_timestamp_millis(LOAD_EPOCH_MS + seq, &rng.gen())
+        .into_uuid()
+        .to_string()
+}
+
 fn pick_weighted<T: Copy>(rng: &mut StdRng, items: &[(T, f64)]) -> T {
     let total: f64 = items.iter().map(|(_, w)| w).sum();
     let mut x = rng.gen::<f64>() * total;
@@ -163,7 +177,10 @@ fn instant(day: NaiveDate, rng: &mut StdRng) -> NaiveDateTime {
 const ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 /// A unit code unique by construction: the record's global index in 8 letters of the
-/// server's alphabet (the server generates random ones of the same shape).
+/// server's alphabet, then the day. Imported history keeps the bag codes of the system it
+/// came from; these are numbered in load order, as a sequential barcode series is, so the
+/// unique index on unit codes grows at its end (the server's own codes, `HM-YYYYMMDD-` and
+/// 8 random letters, are for new collections).
 fn unit_code(day: NaiveDate, mut index: u64) -> String {
     let mut tail = [b'A'; 8];
     for slot in tail.iter_mut().rev() {
@@ -171,9 +188,9 @@ fn unit_code(day: NaiveDate, mut index: u64) -> String {
         index /= 32;
     }
     format!(
-        "HM-{}-{}",
-        day.format("%Y%m%d"),
-        String::from_utf8_lossy(&tail)
+        "LG-{}-{}",
+        String::from_utf8_lossy(&tail),
+        day.format("%Y%m%d")
     )
 }
 
@@ -398,6 +415,7 @@ pub fn generate<S: Sink>(p: &Params, sink: &mut S) -> Result<Summary, S::Error> 
                 &mut national_ids,
                 &mut record_index,
                 &mut donations,
+                d as u64,
             );
             if donor.reserve {
                 summary.reserve += 1;
@@ -458,8 +476,9 @@ fn donor_with_history(
     national_ids: &mut HashSet<u64>,
     record_index: &mut u64,
     out: &mut Vec<Donation>,
+    donor_index: u64,
 ) -> Donor {
-    let id = uuid(r);
+    let id = load_order_id(donor_index, r);
     let sex = if r.gen_bool(0.5) {
         Sex::Male
     } else {
@@ -601,7 +620,7 @@ fn donor_with_history(
         *record_index += 1;
         let deferred = r.gen::<f64>() < 0.04;
         let mut row = Donation {
-            id: uuid(r),
+            id: load_order_id(*record_index, r),
             donor_id: id.clone(),
             event_id: Some(info.id.clone()),
             emergency_request_id: None,

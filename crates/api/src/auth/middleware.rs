@@ -27,9 +27,16 @@ pub async fn enforce<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let mut counted = None;
     if !policy.public {
         match authorize(policy, &req).await {
             Ok((user, turn)) => {
+                // Heavy work yields its busy share to these (not to itself, nor to sign-ins).
+                if turn.is_none() {
+                    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                        counted = Some(state.in_flight.enter());
+                    }
+                }
                 let mut extensions = req.extensions_mut();
                 extensions.insert(user);
                 // Held as long as the request (until its answer is built); a streamed export
@@ -43,9 +50,9 @@ pub async fn enforce<B: MessageBody>(
             Err(e) => return Ok(req.into_response(e.error_response()).map_into_right_body()),
         }
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+    let answer = next.call(req).await;
+    drop(counted);
+    answer.map(ServiceResponse::map_into_left_body)
 }
 
 /// The caller, and on an expensive route its turn at expensive work.

@@ -51,14 +51,19 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
 impl Hasher {
     /// A hasher allowing `concurrency` hashes at once, within `busy_percent` of the time under a
     /// flood; a hash that waits 10 s for its turn answers 503.
-    pub fn new(concurrency: usize, busy_percent: u32) -> Result<Self, String> {
+    pub fn new(
+        concurrency: usize,
+        busy_percent: u32,
+        others: std::sync::Arc<crate::limits::InFlight>,
+    ) -> Result<Self, String> {
         Ok(Self {
             gate: WorkGate::new(
                 concurrency,
                 Duration::from_secs(10),
                 busy_percent,
                 Duration::ZERO,
-            ),
+            )
+            .yielding_to(others),
             dummy_hash: hash_blocking("not a password anyone has: timing only")?,
         })
     }

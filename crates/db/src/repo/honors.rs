@@ -12,11 +12,15 @@
 //! a `CASE` over the configured thresholds), paged by the key `(tier, name_folded, donor_id)`,
 //! which sorts the same on both backends.
 //!
-//! **Two sources of the counts** ([`DueSource`]). When no donation is dated after D (the usual
-//! case: D is today), the donor's counters (`collected_count`, `last_donation_at`,
+//! **Three sources of the counts** ([`DueSource`]). When no donation is dated after D (the
+//! usual case: D is today), the donor's counters (`collected_count`, `last_donation_at`,
 //! `last_chapter_id`, kept by the donation write transaction) are exactly the state as of D,
-//! and the list reads one row per donor. Otherwise a window over the donations up to D
-//! recomputes them. [`source_for`] decides; a test holds the two to the same answers.
+//! and the list reads one row per donor. When some are (a past year's report), the counters
+//! less the donations dated after D give the count, and only the donors with such a donation
+//! look up their latest one up to D: the work grows with the donations after D (at most the
+//! current year's for last year's report), not with the whole history. A window over every
+//! donation up to D is the third source, kept as the reference the other two are tested
+//! against. [`source_for`] decides.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::count_star;
@@ -92,12 +96,16 @@ const COLUMNS: &str = "donor_id, full_name, name_folded, date_of_birth, phone, c
 pub enum DueSource {
     /// The donors' counters: exact when no donation is dated after the day.
     Counters,
-    /// A window over the donations up to the day: exact for any day.
+    /// The counters less the collected donations dated after the day: exact for any day;
+    /// its cost grows with the donations after the day.
+    Later,
+    /// A window over the donations up to the day: exact for any day; its cost grows with the
+    /// whole history (the reference the others are tested against).
     Donations,
 }
 
 /// The counters when they are exact for `as_of` (no donation, voided or not, is dated after
-/// it: one probe of `donations_day_idx`), else the donations.
+/// it: one probe of `donations_day_idx`), else the counters less the later donations.
 pub fn source_for(conn: &mut DbConn, as_of: NaiveDate) -> Result<DueSource, DbError> {
     let later: Option<String> = donations::table
         .filter(donations::donated_on.gt(as_of))
@@ -105,7 +113,7 @@ pub fn source_for(conn: &mut DbConn, as_of: NaiveDate) -> Result<DueSource, DbEr
         .first(conn)
         .optional()?;
     Ok(if later.is_some() {
-        DueSource::Donations
+        DueSource::Later
     } else {
         DueSource::Counters
     })
@@ -138,6 +146,56 @@ pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32], source: DueSource) -
                           COALESCE(h.top, 0) AS top, d.last_donation_at AS last_at, \
                           d.prior_last_donation_on, d.last_chapter_id AS chapter_id \
                    FROM donors d \
+                   LEFT JOIN held h ON h.donor_id = d.id \
+                   WHERE d.prior_donations + d.collected_count >= {lowest} \
+                 ), "
+            ));
+        }
+        DueSource::Later => {
+            // Only donors with a collection after the day (`l.n` not null) look up their
+            // latest one up to it (`donations_donor_idx`, a few rows each); the others'
+            // counters already are their state as of the day.
+            let latest_up_to = |column: &str, order: &str| {
+                let mut q = Sql::new();
+                q.push(&format!(
+                    "(SELECT {column} FROM donations e WHERE e.donor_id = d.id \
+                     AND e.outcome = 'collected' AND NOT e.voided AND e.donated_on <= "
+                ))
+                .bind(Param::Date(as_of))
+                .push(&format!(" {order})"));
+                q
+            };
+            s.push(
+                "later AS ( \
+                   SELECT donor_id, COUNT(*) AS n FROM donations \
+                   WHERE outcome = 'collected' AND NOT voided AND donated_on > ",
+            )
+            .bind(Param::Date(as_of))
+            .push(
+                " GROUP BY donor_id \
+                 ), scored AS ( \
+                   SELECT d.id AS donor_id, d.full_name, d.name_folded, d.date_of_birth, d.phone, \
+                          d.commune, d.province, \
+                          d.prior_donations + d.collected_count - COALESCE(l.n, 0) AS cnt, \
+                          COALESCE(h.top, 0) AS top, \
+                          CASE WHEN l.n IS NULL THEN d.last_donation_at ELSE ",
+            )
+            .append(&latest_up_to(
+                "e.donated_at",
+                "ORDER BY e.donated_at DESC, e.id DESC LIMIT 1",
+            ))
+            .push(
+                " END AS last_at, d.prior_last_donation_on, \
+                          CASE WHEN l.n IS NULL THEN d.last_chapter_id ELSE ",
+            )
+            .append(&latest_up_to(
+                "e.chapter_id",
+                "ORDER BY e.donated_at DESC, e.id DESC LIMIT 1",
+            ))
+            .push(&format!(
+                " END AS chapter_id \
+                   FROM donors d \
+                   LEFT JOIN later l ON l.donor_id = d.id \
                    LEFT JOIN held h ON h.donor_id = d.id \
                    WHERE d.prior_donations + d.collected_count >= {lowest} \
                  ), "

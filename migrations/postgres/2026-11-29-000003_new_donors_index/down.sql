@@ -1,0 +1,1 @@
+DROP INDEX donors_first_collected_idx;
