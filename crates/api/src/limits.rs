@@ -63,17 +63,19 @@ impl ExpensiveLimiter {
 /// an allowance ([`BUSY_ALLOWANCE`]). Occasional work never waits for it, nor do turns shorter than the
 /// gate's `counted_from` (short expensive requests like candidates).
 ///
-/// The share is given up to other requests, so a turn waits for the debt only while some are
-/// in flight ([`WorkGate::yielding_to`]): one person running the year's reports and then the
-/// honors export on a quiet server waits for nobody. (At national scale an annual report
-/// takes seconds; with the debt alone, the export after three of them waited a minute and
-/// answered 503 with the server otherwise idle.)
+/// The share is given up to other requests ([`WorkGate::yielding_to`]): a turn waits for the
+/// debt only while some are in flight, and a turn that ends with none in flight adds debt only
+/// up to the allowance. One person running the year's reports and then the honors export on
+/// a quiet server waits for nobody, and leaves no debt for the next logging rush to pay. (At
+/// national scale an annual report takes seconds; with the debt alone, the export after three
+/// of them waited a minute and answered 503 with the server otherwise idle.)
+///
+/// A turn that would wait past the configured wait waits it out before answering 503, so a
+/// flood of refused requests is held back instead of coming straight back.
 pub struct WorkGate {
     permits: Arc<Semaphore>,
     wait: Duration,
     budget: Arc<Budget>,
-    /// The requests in flight this gate yields to; None: always assume some.
-    others: Option<Arc<InFlight>>,
 }
 
 /// How often a turn that owes busy time looks again whether other requests are still in
@@ -121,17 +123,32 @@ struct Budget {
     allowance: f64,
     /// (debt in seconds, when it was last brought up to date).
     debt: std::sync::Mutex<(f64, Instant)>,
+    /// The requests in flight the share is given up to; None: always assume some.
+    others: Option<Arc<InFlight>>,
 }
 
 impl Budget {
-    /// The debt now, after draining since it was last updated, with `add` seconds added.
-    fn settle(&self, add: f64) -> f64 {
+    /// The debt now, after draining since it was last updated, with `add` seconds added (and,
+    /// when `capped`, not raised past the allowance by them).
+    fn settle_with(&self, add: f64, capped: bool) -> f64 {
         let mut d = self.debt.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        let drained = now.duration_since(d.1).as_secs_f64();
-        d.0 = (d.0 - drained).max(0.0) + add;
+        let drained = (d.0 - now.duration_since(d.1).as_secs_f64()).max(0.0);
+        d.0 = if capped {
+            drained.max((drained + add).min(self.allowance))
+        } else {
+            drained + add
+        };
         d.1 = now;
         d.0
+    }
+
+    fn settle(&self, add: f64) -> f64 {
+        self.settle_with(add, false)
+    }
+
+    fn contended(&self) -> bool {
+        self.others.as_ref().is_none_or(|o| o.any())
     }
 }
 
@@ -153,7 +170,9 @@ impl Drop for Held {
     fn drop(&mut self) {
         let took = self.started.elapsed();
         if took >= self.budget.counted_from {
-            self.budget.settle(took.as_secs_f64() / self.budget.share);
+            let contended = self.budget.contended();
+            self.budget
+                .settle_with(took.as_secs_f64() / self.budget.share, !contended);
         }
     }
 }
@@ -175,35 +194,41 @@ impl WorkGate {
                 counted_from,
                 allowance: BUSY_ALLOWANCE.as_secs_f64(),
                 debt: std::sync::Mutex::new((0.0, Instant::now())),
+                others: None,
             }),
-            others: None,
         }
     }
 
-    /// The same gate, waiting for its busy debt only while `others` has requests in flight.
+    /// The same gate, giving its busy share up to `others` only (see [`WorkGate`]).
     pub fn yielding_to(self, others: Arc<InFlight>) -> Self {
-        Self {
+        self.rebudget(|b| Budget {
             others: Some(others),
+            ..b
+        })
+    }
+
+    /// The same gate with a fresh budget made from this one's settings.
+    fn rebudget(self, f: impl FnOnce(Budget) -> Budget) -> Self {
+        let b = &self.budget;
+        let fresh = Budget {
+            share: b.share,
+            counted_from: b.counted_from,
+            allowance: b.allowance,
+            debt: std::sync::Mutex::new((0.0, Instant::now())),
+            others: b.others.clone(),
+        };
+        Self {
+            budget: Arc::new(f(fresh)),
             ..self
         }
-    }
-
-    fn contended(&self) -> bool {
-        self.others.as_ref().is_none_or(|o| o.any())
     }
 
     /// The same gate with another allowance than [`BUSY_ALLOWANCE`] (tests use a short one).
     pub fn with_allowance(self, allowance: Duration) -> Self {
-        let b = &self.budget;
-        Self {
-            budget: Arc::new(Budget {
-                share: b.share,
-                counted_from: b.counted_from,
-                allowance: allowance.as_secs_f64(),
-                debt: std::sync::Mutex::new((0.0, Instant::now())),
-            }),
-            ..self
-        }
+        self.rebudget(|b| Budget {
+            allowance: allowance.as_secs_f64(),
+            ..b
+        })
     }
 
     /// The gate of the expensive routes; turns under 50 ms are not counted.
@@ -230,19 +255,20 @@ impl WorkGate {
         if self.budget.share < 1.0 {
             loop {
                 let over = self.budget.settle(0.0) - self.budget.allowance;
-                if over <= 0.0 || !self.contended() {
+                if over <= 0.0 || !self.budget.contended() {
                     break;
                 }
-                let rest = Duration::from_secs_f64(over);
-                if Instant::now() + rest > deadline {
+                let now = Instant::now();
+                if now >= deadline {
                     return Err(Self::too_long());
                 }
                 // Looks again soon when it yields to others: they may finish before the debt.
-                let step = match self.others {
+                let rest = Duration::from_secs_f64(over);
+                let step = match self.budget.others {
                     Some(_) => rest.min(CONTENTION_POLL),
                     None => rest,
                 };
-                tokio::time::sleep(step).await;
+                tokio::time::sleep(step.min(deadline - now)).await;
             }
         }
         Ok(Turn {
@@ -363,16 +389,29 @@ mod tests {
         })
         .with_allowance(Duration::from_secs(3))
         .yielding_to(others.clone());
+        // A turn alone leaves no debt past the allowance: the next one starts at once, even
+        // with a request in flight.
         let turn = g.enter().await.unwrap();
         actix_web::rt::time::sleep(Duration::from_millis(400)).await;
-        drop(turn); // about 1 s over the allowance, as above
-                    // Nobody else in flight: the turn starts at once, debt or not.
+        drop(turn);
+        let request = others.enter();
+        let started = Instant::now();
+        let turn = g.enter().await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(50));
+        // This one ends while a request is in flight: about 1 s over the allowance, as above.
+        actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+        drop(turn);
+        drop(request);
+        // Nobody else in flight: the turn starts at once, debt or not.
         let started = Instant::now();
         drop(g.enter().await.unwrap());
         assert!(started.elapsed() < Duration::from_millis(50));
-        // A request in flight: the debt is owed again (more than the 100 ms wait).
+        // A request in flight: the debt is owed again, more than the 100 ms wait, which the
+        // refusal waits out.
         let request = others.enter();
+        let started = Instant::now();
         assert!(matches!(g.enter().await, Err(ApiError::Unavailable)));
+        assert!(started.elapsed() >= Duration::from_millis(90));
         drop(request);
         assert!(g.enter().await.is_ok());
     }
