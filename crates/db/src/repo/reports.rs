@@ -117,9 +117,10 @@ fn counted(q: &AnnualQuery, outcome: &str) -> Sql {
             s.push(" AND dn.event_id IS NOT NULL AND ")
                 .append(&in_scope("dn", Some(p)));
         }
-        None => {
-            s.push(" AND (dn.event_id IS NOT NULL OR dn.emergency_request_id IS NOT NULL)");
-        }
+        // Every donation belongs to an event or to an emergency request (a CHECK holds
+        // exactly one of them), so nothing more is asked, and the year's donations are read
+        // from `donations_day_idx` alone (it holds `event_id`, not the request id).
+        None => {}
     }
     s
 }
@@ -170,7 +171,7 @@ pub fn annual(conn: &mut DbConn, q: &AnnualQuery) -> Result<Annual, DbError> {
     let mut s = Sql::new();
     s.push(
         "SELECT CAST(COUNT(dn.event_id) AS BIGINT) AS drive_units, \
-         CAST(COUNT(dn.emergency_request_id) AS BIGINT) AS emergency_units, \
+         CAST(COUNT(*) - COUNT(dn.event_id) AS BIGINT) AS emergency_units, \
          CAST(COALESCE(SUM(dn.volume_ml), 0) AS BIGINT) AS volume_ml, \
          CAST(COUNT(DISTINCT dn.donor_id) AS BIGINT) AS donors \
          FROM donations dn WHERE ",
