@@ -261,3 +261,147 @@ backend_tests! {
         assert!(offered > 20 && expected_out > 100, "{offered} offered, {expected_out} left out");
     }
 }
+
+/// Places of the tier test: commune names repeat across provinces, and some donors have none.
+const PROVINCES: [Option<&str>; 4] = [Some("lao cai"), Some("yen bai"), Some("ha noi"), None];
+const COMMUNES: [Option<&str>; 4] = [Some("coc leu"), Some("bac cuong"), Some("kim tan"), None];
+
+/// A random reserve-heavy donor written straight to the database, with the fields the
+/// candidates order reads: recorded and paper-era last donations on a few shared days (some at
+/// midnight, where SQLite's text and PostgreSQL's timestamp compare differently), eligibility
+/// days, deferrals, places.
+fn tier_donor(
+    rng: &mut Rng,
+    today: NaiveDate,
+    now: chrono::NaiveDateTime,
+) -> hienmau_db::models::Donor {
+    let day = |rng: &mut Rng| today - Duration::days(rng.range(0, 12) * 37 + 1);
+    let (last_at, prior_on) = match rng.range(0, 5) {
+        0 | 1 => (None, None),
+        2 => (None, Some(day(rng))),
+        3 => (
+            Some(
+                day(rng)
+                    .and_hms_opt(rng.range(0, 2) as u32 * 9, 0, 0)
+                    .unwrap(),
+            ),
+            None,
+        ),
+        _ => (Some(day(rng).and_hms_opt(0, 0, 0).unwrap()), Some(day(rng))),
+    };
+    let next_eligible_on = match (last_at, prior_on) {
+        (None, None) if rng.chance(85) => None,
+        _ if rng.chance(10) => None,
+        _ => Some(today + Duration::days(rng.range(-200, 60))),
+    };
+    hienmau_db::models::Donor {
+        id: uuid::Uuid::new_v4().to_string(),
+        full_name: "Người hiến".to_owned(),
+        name_folded: "nguoi hien".to_owned(),
+        date_of_birth: today - Duration::days(rng.range(16 * 365, 64 * 365)),
+        sex: (*rng.pick(&["male", "female"])).to_owned(),
+        national_id: None,
+        blood_group: if rng.chance(4) {
+            None
+        } else {
+            Some((*rng.pick(&GROUPS)).to_owned())
+        },
+        phone: None,
+        province: None,
+        province_folded: rng.pick(&PROVINCES).map(str::to_owned),
+        commune: None,
+        commune_folded: rng.pick(&COMMUNES).map(str::to_owned),
+        weight_kg: if rng.chance(10) {
+            None
+        } else {
+            Some(rng.range(40, 75) as f64)
+        },
+        reserve: rng.chance(90),
+        reserve_since: None,
+        prior_donations: i32::from(prior_on.is_some()) * 3,
+        prior_last_donation_on: prior_on,
+        chapter_id: None,
+        collected_count: i32::from(last_at.is_some()),
+        first_collected_on: last_at.map(|t| t.date()),
+        last_donation_at: last_at,
+        last_component: None,
+        next_eligible_on,
+        deferred_until: if rng.chance(8) {
+            Some(today + Duration::days(rng.range(-30, 30)))
+        } else {
+            None
+        },
+        permanently_deferred: rng.chance(3),
+        created_at: now,
+        updated_at: now,
+        last_chapter_id: None,
+    }
+}
+
+backend_tests! {
+    fn tiers_give_the_reference_order(app) {
+        use hienmau_db::repo::candidates::{find, find_reference, CandidateQuery};
+        let (_, token) = hospital_user(app, "bv_tang");
+        let today = today(app);
+        let now = today.and_hms_opt(12, 0, 0).unwrap();
+        let mut rng = Rng::new(4_242);
+        let requests: Vec<String> = (0..4)
+            .map(|_| request_id(app, &token, json!({ "blood_group": "O+", "component": "red_cells" })))
+            .collect();
+        let mut conn = app.state.pool.get().unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..900 {
+            let d = tier_donor(&mut rng, today, now);
+            hienmau_db::repo::donors::insert(&mut conn, &d).unwrap();
+            ids.push(d.id);
+        }
+        for (n, id) in ids.iter().enumerate() {
+            if rng.chance(8) {
+                let answer = *rng.pick(&["accepted", "declined", "declined", "no_answer"]);
+                let row = hienmau_db::models::DonorResponse {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    request_id: requests[n % requests.len()].clone(),
+                    donor_id: id.clone(),
+                    response: answer.to_owned(),
+                    recorded_by: "test".to_owned(),
+                    recorded_at: now,
+                };
+                hienmau_db::repo::emergency::insert_response(&mut conn, &row).unwrap();
+            }
+        }
+        let years_back = |y: u32| today.checked_sub_months(Months::new(12 * y)).unwrap();
+        let (mut compared, mut nonempty) = (0, 0);
+        for round in 0..120 {
+            // Random disjoint identical and compatible lists, sometimes with no identical group.
+            let mut groups: Vec<String> = GROUPS.iter().map(|g| (*g).to_owned()).collect();
+            for i in (1..groups.len()).rev() {
+                groups.swap(i, rng.range(0, i as i64) as usize);
+            }
+            let n_identical = rng.range(0, 2) as usize;
+            let n_compatible = rng.range(0, 5) as usize;
+            let identical = groups[..n_identical].to_vec();
+            let compatible = groups[n_identical..n_identical + n_compatible].to_vec();
+            let q = CandidateQuery {
+                request_id: rng.pick(&requests).clone(),
+                identical_groups: identical,
+                compatible_groups: compatible,
+                today,
+                born_after: years_back(61),
+                born_on_or_before: years_back(18),
+                min_weight_female_kg: *rng.pick(&[42.0, 50.0]),
+                min_weight_male_kg: *rng.pick(&[45.0, 50.0]),
+                commune_folded: rng.pick(&[Some("coc leu"), Some("kim tan"), Some("nowhere"), None]).map(str::to_owned),
+                province_folded: rng.pick(&[Some("lao cai"), Some("ha noi"), None]).map(str::to_owned),
+                limit: *rng.pick(&[1_i64, 5, 20, 200]),
+            };
+            let want: Vec<String> = find_reference(&mut conn, &q).unwrap().into_iter().map(|d| d.id).collect();
+            let got: Vec<String> = find(&mut conn, &q).unwrap().into_iter().map(|d| d.id).collect();
+            assert_eq!(got, want, "round {round}: {q:?}");
+            compared += 1;
+            if want.len() > 5 {
+                nonempty += 1;
+            }
+        }
+        assert!(compared == 120 && nonempty > 40, "{nonempty} of {compared} requests had candidates");
+    }
+}

@@ -1,11 +1,22 @@
 //! Emergency candidates: reserve donors a hospital may call for one request, filtered and
-//! ordered by the database (indexes on `donors (reserve, blood_group, next_eligible_on)`),
-//! never by loading donors into memory.
+//! ordered by the database, never by loading donors into memory.
+//!
+//! The order is a series of tiers: identical groups before compatible ones, and within each,
+//! same commune, same province, elsewhere. [`find`] reads the tiers in that order, each with
+//! `LIMIT` of what is still missing, and stops once it has `limit` rows, so a national reserve
+//! is never sorted whole to take twenty. The same-commune tier is small and sorts in SQL. The
+//! same-province and elsewhere tiers can hold tens of thousands of donors: they are read per
+//! donor group along the partial indexes of migration `000004_candidates_order`
+//! (`blood_group[, province_folded], COALESCE(..) NULLS FIRST, id WHERE reserve`), which give
+//! the first rows in call order without a sort, and the per-group lists (each already the best
+//! of its group) are merged in Rust by the same key. Every tier query carries every filter.
+//! [`find_reference`] keeps the single-query form the tiers must reproduce row for row; the
+//! tests compare the two on both backends.
 
 use chrono::NaiveDate;
 use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Integer, Nullable, Timestamp};
+use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamp};
 
 use crate::models::Donor;
 use crate::repo::Db;
@@ -50,10 +61,11 @@ fn last_donation() -> diesel::expression::SqlLiteral<Nullable<Timestamp>> {
     )
 }
 
-/// The candidates, best first: identical before compatible, then same commune, same province,
-/// elsewhere, then never donated, then the longest since the last donation (recorded, else the
-/// paper-era date); id breaks ties.
-pub fn find(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor>, DbError> {
+/// The candidates in one query that sorts every eligible reserve donor of the groups: the
+/// definition [`find`] must reproduce, kept for the tests (and as the readable statement of the
+/// order). Same arguments and result as [`find`].
+#[doc(hidden)]
+pub fn find_reference(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor>, DbError> {
     let all_groups: Vec<String> = q
         .identical_groups
         .iter()
@@ -140,4 +152,229 @@ pub fn find(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor>, DbError
         .select(Donor::as_select())
         .into_boxed::<Db>();
     Ok(query.load(conn)?)
+}
+
+/// The candidates, best first: identical before compatible, then same commune, same province,
+/// elsewhere, then never donated, then the longest since the last donation (recorded, else the
+/// paper-era date); id breaks ties. Read tier by tier (see the module documentation); the rows
+/// and their order are those of [`find_reference`]. A limit below 1 returns nothing.
+pub fn find(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor>, DbError> {
+    let limit = usize::try_from(q.limit).unwrap_or(0);
+    // A group listed twice, or as both identical and compatible, ranks once and as identical
+    // (the reference's CASE), so each tier reads it once.
+    let identical = distinct(&q.identical_groups, &[]);
+    let compatible = distinct(&q.compatible_groups, &identical);
+    let mut out: Vec<Donor> = Vec::new();
+    for groups in [&identical, &compatible] {
+        if groups.is_empty() {
+            continue;
+        }
+        for place in [Place::Commune, Place::Province, Place::Elsewhere] {
+            let remaining = limit.saturating_sub(out.len());
+            if remaining == 0 {
+                return Ok(out);
+            }
+            let rows = match place {
+                Place::Commune if q.commune_folded.is_none() => continue,
+                Place::Province if q.province_folded.is_none() => continue,
+                Place::Commune => sorted_tier(conn, q, groups, remaining)?,
+                Place::Province | Place::Elsewhere => {
+                    merged_tier(conn, q, groups, place, remaining)?
+                }
+            };
+            out.extend(rows);
+        }
+    }
+    Ok(out)
+}
+
+/// The place tiers, in rank order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Same commune (and province, when the request names one).
+    Commune,
+    /// Same province, not the commune.
+    Province,
+    /// Neither.
+    Elsewhere,
+}
+
+/// `groups` without repeats and without those in `taken`, in their order.
+fn distinct(groups: &[String], taken: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for g in groups {
+        if !taken.contains(g) && !out.contains(g) {
+            out.push(g.clone());
+        }
+    }
+    out
+}
+
+/// `COALESCE(...) NULLS FIRST`: never donated first. SQLite puts NULL first in ascending
+/// order already and accepts the clause (3.30+) as that same default order, so the one text
+/// serves both backends and both read it along the indexes (PostgreSQL's are declared
+/// `NULLS FIRST` for it).
+fn last_donation_nulls_first() -> diesel::expression::SqlLiteral<Nullable<Timestamp>> {
+    diesel::dsl::sql::<Nullable<Timestamp>>(
+        "COALESCE(donors.last_donation_at, donors.prior_last_donation_on) NULLS FIRST",
+    )
+}
+
+/// The last donation as the database compares it, to merge per-group lists in Rust exactly as
+/// one ORDER BY would. SQLite compares the stored texts (a paper-era `YYYY-MM-DD` sorts before
+/// every time of its day, midnight included); PostgreSQL compares timestamps (the date is its
+/// midnight, a tie). One call only ever holds one variant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum LastDonation {
+    Text(String),
+    Time(chrono::NaiveDateTime),
+}
+
+/// Every filter of the reference and the place tier; the caller adds the groups and the order.
+fn filtered(q: &CandidateQuery, place: Place) -> donors::BoxedQuery<'static, Db> {
+    let declined = donor_responses::table
+        .filter(donor_responses::request_id.eq(q.request_id.clone()))
+        .filter(donor_responses::response.eq("declined"))
+        .select(donor_responses::donor_id);
+    let weight_ok = donors::weight_kg.is_null().or(donors::sex
+        .eq("female")
+        .and(donors::weight_kg.ge(q.min_weight_female_kg))
+        .or(donors::sex
+            .eq("male")
+            .and(donors::weight_kg.ge(q.min_weight_male_kg))));
+    let mut query = donors::table
+        // Written as the candidates indexes' predicate (`WHERE reserve`): SQLite uses a partial
+        // index only when the query has the same term, and `reserve = ?` with a bound value is
+        // not one.
+        .filter(diesel::dsl::sql::<Bool>("donors.reserve"))
+        .filter(donors::permanently_deferred.eq(false))
+        // As in the reference: a null `next_eligible_on` is "nothing on record" only when
+        // nothing is.
+        .filter(
+            donors::next_eligible_on
+                .le(q.today)
+                .or(donors::next_eligible_on
+                    .is_null()
+                    .and(donors::last_donation_at.is_null())
+                    .and(donors::prior_last_donation_on.is_null())
+                    .and(donors::deferred_until.is_null())),
+        )
+        .filter(donors::date_of_birth.gt(q.born_after))
+        .filter(donors::date_of_birth.le(q.born_on_or_before))
+        .filter(weight_ok)
+        .filter(donors::id.ne_all(declined))
+        .into_boxed::<Db>();
+    // The reference's place rank, split into its three sets. Its CASE treats a NULL comparison
+    // as false, so "not in the commune/province" includes donors with no place on record.
+    let commune = q.commune_folded.clone();
+    let province = q.province_folded.clone();
+    match place {
+        Place::Commune => {
+            query = query.filter(donors::commune_folded.eq(commune.unwrap_or_default()));
+            if let Some(p) = province {
+                query = query.filter(donors::province_folded.eq(p));
+            }
+        }
+        Place::Province => {
+            query = query.filter(donors::province_folded.eq(province.unwrap_or_default()));
+            if let Some(c) = commune {
+                query = query.filter(
+                    donors::commune_folded
+                        .is_null()
+                        .or(donors::commune_folded.ne(c)),
+                );
+            }
+        }
+        // With a province, the commune tier lies inside it: elsewhere is outside the province.
+        Place::Elsewhere => match (province, commune) {
+            (Some(p), _) => {
+                query = query.filter(
+                    donors::province_folded
+                        .is_null()
+                        .or(donors::province_folded.ne(p)),
+                );
+            }
+            (None, Some(c)) => {
+                query = query.filter(
+                    donors::commune_folded
+                        .is_null()
+                        .or(donors::commune_folded.ne(c)),
+                );
+            }
+            (None, None) => {}
+        },
+    }
+    query
+}
+
+/// A small tier (the commune's) in one sorted query over all its groups.
+fn sorted_tier(
+    conn: &mut DbConn,
+    q: &CandidateQuery,
+    groups: &[String],
+    remaining: usize,
+) -> Result<Vec<Donor>, DbError> {
+    let query = filtered(q, Place::Commune)
+        .filter(donors::blood_group.eq_any(groups.to_vec()))
+        .order_by((
+            // The reference's order; no index gives it, so the planner picks the one that finds
+            // the commune (a commune-only request has no province to narrow the search).
+            donors::last_donation_at
+                .is_not_null()
+                .or(donors::prior_last_donation_on.is_not_null())
+                .asc(),
+            last_donation().asc(),
+            donors::id.asc(),
+        ))
+        .limit(i64::try_from(remaining).unwrap_or(i64::MAX))
+        .select(Donor::as_select());
+    Ok(query.load(conn)?)
+}
+
+/// A large tier (province, elsewhere): the first `remaining` rows of each group along its
+/// index, merged by (never donated first, last donation, id). Each list is the best of its
+/// group in that order, so the merged best `remaining` are the tier's.
+fn merged_tier(
+    conn: &mut DbConn,
+    q: &CandidateQuery,
+    groups: &[String],
+    place: Place,
+    remaining: usize,
+) -> Result<Vec<Donor>, DbError> {
+    let n = i64::try_from(remaining).unwrap_or(i64::MAX);
+    let mut rows: Vec<(Option<LastDonation>, Donor)> = Vec::new();
+    for group in groups {
+        // One group per query, by equality: the index's order is the call order only under
+        // `blood_group = ?` (an IN list, or PostgreSQL's `= ANY`, reads several ranges).
+        let query = filtered(q, place)
+            .filter(donors::blood_group.eq(group.clone()))
+            .order_by((last_donation_nulls_first(), donors::id.asc()))
+            .limit(n);
+        // The key is read as each backend compares it (see `LastDonation`), so the merge
+        // agrees with the database's own order.
+        match conn {
+            DbConn::Sqlite(_) => {
+                let got: Vec<(Donor, Option<String>)> = query
+                    .select((
+                        Donor::as_select(),
+                        diesel::dsl::sql::<Nullable<Text>>(
+                            "COALESCE(donors.last_donation_at, donors.prior_last_donation_on)",
+                        ),
+                    ))
+                    .load(conn)?;
+                rows.extend(got.into_iter().map(|(d, k)| (k.map(LastDonation::Text), d)));
+            }
+            DbConn::Pg(_) => {
+                let got: Vec<(Donor, Option<chrono::NaiveDateTime>)> = query
+                    .select((Donor::as_select(), last_donation()))
+                    .load(conn)?;
+                rows.extend(got.into_iter().map(|(d, k)| (k.map(LastDonation::Time), d)));
+            }
+        }
+    }
+    // Ids compare by bytes here, as SQLite's BINARY and PostgreSQL's C collations do; ids are
+    // lowercase UUIDs (one shape, hex digits), which locale collations order that way too.
+    rows.sort_by(|(ka, a), (kb, b)| ka.cmp(kb).then_with(|| a.id.cmp(&b.id)));
+    rows.truncate(remaining);
+    Ok(rows.into_iter().map(|(_, d)| d).collect())
 }

@@ -1,0 +1,3 @@
+DROP INDEX donors_candidates_commune_idx;
+DROP INDEX donors_candidates_province_idx;
+DROP INDEX donors_candidates_idx;
