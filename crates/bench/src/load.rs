@@ -6,7 +6,8 @@
 //!   and foreign-key triggers off (`session_replication_role = replica`, the data being
 //!   consistent by construction) for this session only;
 //! - SQLite: multi-row `INSERT` statements of 500 rows, one transaction per chunk, with
-//!   `synchronous = OFF`, foreign keys off and a 1 GiB page cache on this connection only.
+//!   `synchronous = OFF`, foreign keys off, a 1 GiB page cache and a second sorter thread for
+//!   the index builds, on this connection only.
 //!
 //! On both, the secondary indexes of the loaded tables are dropped first and rebuilt from
 //! their own definitions afterwards (one sort instead of millions of random inserts), then
@@ -347,7 +348,8 @@ impl Loader {
             DbConn::Sqlite(mut c) => {
                 c.batch_execute(
                     "PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; \
-                     PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;",
+                     PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; \
+                     PRAGMA threads = 2;",
                 )?;
                 Loader::Sqlite(c)
             }

@@ -961,9 +961,9 @@ fn document(
          text through `diesel::sql_query`, no HTTP, no authentication, no query builder. Donor read: \
          the row and the highest award. Donor search: one page of 51 by folded name (`LIKE` per word) \
          or exact phone, and the page's awards in one statement. Drive tally: the six statements of \
-         the tally. Candidates: the candidate `SELECT` (the endpoint also appends a hash-chained \
-         audit entry in the same transaction). Annual report and honors list: the repositories' own \
-         SQL text. Logging: lock, read, eligibility rules, insert, counters, durable commit.\n\
+         the tally. Candidates: the repository's own tier queries (query builder; the endpoint also \
+         appends a hash-chained audit entry in the same transaction). Annual report and honors \
+         list: the repositories' own SQL text. Logging: lock, read, eligibility rules, insert, counters, durable commit.\n\
          - Ratio target: endpoint p50 (1 client) ≤ `/health` p50 + 1.5 × raw p50.\n\
          - Memory: `VmRSS` of the server process from `/proc/<pid>/status`, sampled every 10 ms \
          during the honors export; the peak is `VmHWM`.\n"

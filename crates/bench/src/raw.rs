@@ -396,7 +396,10 @@ fn years_before(day: NaiveDate, years: i32) -> NaiveDate {
         .unwrap_or(day)
 }
 
-/// Emergency candidates: the repository's query as SQL text (filters, order, limit 20).
+/// Emergency candidates: the repository's own tier queries (`repo::candidates::find`, limit
+/// 20) on this connection. They are written with the query builder, and there is no single
+/// statement to write out instead: the repository asks tier by tier (identical/compatible ×
+/// commune/province/elsewhere, per blood group along partial indexes) and stops at 20.
 pub fn candidates(
     conn: &mut DbConn,
     rules: &EligibilityRules,
@@ -411,43 +414,20 @@ pub fn candidates(
             .map(|(g, _)| g.as_str().to_owned())
             .collect()
     };
-    let identical = of(Match::Identical);
-    let all: Vec<String> = groups.iter().map(|(g, _)| g.as_str().to_owned()).collect();
-    let marks = |n: usize| vec!["?"; n.max(1)].join(", ");
-    let sql = format!(
-        "SELECT {DONOR_COLUMNS} FROM donors \
-         WHERE reserve = TRUE AND blood_group IN ({}) AND permanently_deferred = FALSE \
-         AND (next_eligible_on <= ? OR (next_eligible_on IS NULL AND last_donation_at IS NULL \
-              AND prior_last_donation_on IS NULL AND deferred_until IS NULL)) \
-         AND date_of_birth > ? AND date_of_birth <= ? \
-         AND (weight_kg IS NULL OR (sex = 'female' AND weight_kg >= ?) \
-              OR (sex = 'male' AND weight_kg >= ?)) \
-         AND id NOT IN (SELECT donor_id FROM donor_responses WHERE request_id = ? \
-              AND response = 'declined') \
-         ORDER BY CASE WHEN blood_group IN ({}) THEN 0 ELSE 1 END, \
-           CASE WHEN commune_folded = ? AND province_folded = ? THEN 0 \
-                WHEN province_folded = ? THEN 1 ELSE 2 END, \
-           (last_donation_at IS NOT NULL OR prior_last_donation_on IS NOT NULL), \
-           COALESCE(last_donation_at, prior_last_donation_on), id \
-         LIMIT 20",
-        marks(all.len()),
-        marks(identical.len()),
-    );
-    let mut params: Vec<P> = all.into_iter().map(P::Text).collect();
-    params.push(P::Date(today));
-    params.push(P::Date(years_before(today, rules.max_age + 1)));
-    params.push(P::Date(years_before(today, rules.min_age)));
-    params.push(P::Double(rules.min_weight_kg(Sex::Female, r.component)));
-    params.push(P::Double(rules.min_weight_kg(Sex::Male, r.component)));
-    params.push(P::Text(r.id.clone()));
-    if identical.is_empty() {
-        params.push(P::Text(String::new()));
-    }
-    params.extend(identical.into_iter().map(P::Text));
-    params.push(P::Text(r.commune_folded.clone()));
-    params.push(P::Text(r.province_folded.clone()));
-    params.push(P::Text(r.province_folded.clone()));
-    let _: Vec<DonorRow> = load(conn, &sql, &params)?;
+    let q = hienmau_db::repo::candidates::CandidateQuery {
+        request_id: r.id.clone(),
+        identical_groups: of(Match::Identical),
+        compatible_groups: of(Match::Compatible),
+        today,
+        born_after: years_before(today, rules.max_age + 1),
+        born_on_or_before: years_before(today, rules.min_age),
+        min_weight_female_kg: rules.min_weight_kg(Sex::Female, r.component),
+        min_weight_male_kg: rules.min_weight_kg(Sex::Male, r.component),
+        commune_folded: Some(r.commune_folded.clone()),
+        province_folded: Some(r.province_folded.clone()),
+        limit: 20,
+    };
+    hienmau_db::repo::candidates::find(conn, &q)?;
     Ok(())
 }
 
