@@ -112,15 +112,12 @@ fn counted(q: &AnnualQuery, outcome: &str) -> Sql {
     .bind(Param::Date(q.from))
     .push(" AND dn.donated_on <= ")
     .bind(Param::Date(q.to));
-    match q.chapter_path_prefix.as_deref() {
-        Some(p) => {
-            s.push(" AND dn.event_id IS NOT NULL AND ")
-                .append(&in_scope("dn", Some(p)));
-        }
-        // Every donation belongs to an event or to an emergency request (a CHECK holds
-        // exactly one of them), so nothing more is asked, and the year's donations are read
-        // from `donations_day_idx` alone (it holds `event_id`, not the request id).
-        None => {}
+    // Without a chapter nothing more is asked: every donation belongs to an event or to an
+    // emergency request (a CHECK holds exactly one of them), and the year's donations are
+    // then read from `donations_day_idx` alone (it holds `event_id`, not the request id).
+    if let Some(p) = q.chapter_path_prefix.as_deref() {
+        s.push(" AND dn.event_id IS NOT NULL AND ")
+            .append(&in_scope("dn", Some(p)));
     }
     s
 }
