@@ -1,7 +1,8 @@
 //! Recording and voiding donations, and the donor counters they keep.
 //!
 //! Everything here runs on a connection inside the caller's write transaction: the donor's
-//! row is locked first ([`donors::lock`]), then eligibility is decided on what the
+//! row is locked first ([`donors::lock`] on PostgreSQL; on SQLite the transaction already
+//! holds the database's write lock), then eligibility is decided on what the
 //! transaction sees, then the record is written and the donor's counters are rewritten. Two
 //! devices recording the same donor therefore serialise, and the second one sees the first
 //! one's donation when it decides (see `engineering-notes.md`).

@@ -61,6 +61,43 @@ fn last_donation() -> diesel::expression::SqlLiteral<Nullable<Timestamp>> {
     )
 }
 
+/// The filters every candidate query carries, whatever its groups and place: not permanently
+/// deferred, eligible on the day, of age, heavy enough (unknown weight passes) and not having
+/// declined this request.
+fn eligible(
+    query: donors::BoxedQuery<'static, Db>,
+    q: &CandidateQuery,
+) -> donors::BoxedQuery<'static, Db> {
+    let declined = donor_responses::table
+        .filter(donor_responses::request_id.eq(q.request_id.clone()))
+        .filter(donor_responses::response.eq("declined"))
+        .select(donor_responses::donor_id);
+    let weight_ok = donors::weight_kg.is_null().or(donors::sex
+        .eq("female")
+        .and(donors::weight_kg.ge(q.min_weight_female_kg))
+        .or(donors::sex
+            .eq("male")
+            .and(donors::weight_kg.ge(q.min_weight_male_kg))));
+    query
+        .filter(donors::permanently_deferred.eq(false))
+        // A null `next_eligible_on` means "nothing on record" only when nothing is: with a
+        // donation, a paper-era date or a deferral on record it means "never" (e.g. the
+        // interval ends after the donor's last birthday within the age limit).
+        .filter(
+            donors::next_eligible_on
+                .le(q.today)
+                .or(donors::next_eligible_on
+                    .is_null()
+                    .and(donors::last_donation_at.is_null())
+                    .and(donors::prior_last_donation_on.is_null())
+                    .and(donors::deferred_until.is_null())),
+        )
+        .filter(donors::date_of_birth.gt(q.born_after))
+        .filter(donors::date_of_birth.le(q.born_on_or_before))
+        .filter(weight_ok)
+        .filter(donors::id.ne_all(declined))
+}
+
 /// The candidates in one query that sorts every eligible reserve donor of the groups: the
 /// definition [`find`] must reproduce, kept for the tests (and as the readable statement of the
 /// order). Same arguments and result as [`find`].
@@ -75,11 +112,6 @@ pub fn find_reference(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor
     if all_groups.is_empty() {
         return Ok(Vec::new());
     }
-    let declined = donor_responses::table
-        .filter(donor_responses::request_id.eq(q.request_id.clone()))
-        .filter(donor_responses::response.eq("declined"))
-        .select(donor_responses::donor_id);
-
     let match_rank = case_when(
         donors::blood_group.eq_any(q.identical_groups.clone()),
         0.into_sql::<Integer>(),
@@ -107,50 +139,29 @@ pub fn find_reference(conn: &mut DbConn, q: &CandidateQuery) -> Result<Vec<Donor
         .when(in_province, 1.into_sql::<Integer>())
         .otherwise(2.into_sql::<Integer>());
 
-    let weight_ok = donors::weight_kg.is_null().or(donors::sex
-        .eq("female")
-        .and(donors::weight_kg.ge(q.min_weight_female_kg))
-        .or(donors::sex
-            .eq("male")
-            .and(donors::weight_kg.ge(q.min_weight_male_kg))));
-
-    let query = donors::table
-        .filter(donors::reserve.eq(true))
-        .filter(donors::blood_group.eq_any(all_groups))
-        .filter(donors::permanently_deferred.eq(false))
-        // A null `next_eligible_on` means "nothing on record" only when nothing is: with a
-        // donation, a paper-era date or a deferral on record it means "never" (e.g. the
-        // interval ends after the donor's last birthday within the age limit).
-        .filter(
-            donors::next_eligible_on
-                .le(q.today)
-                .or(donors::next_eligible_on
-                    .is_null()
-                    .and(donors::last_donation_at.is_null())
-                    .and(donors::prior_last_donation_on.is_null())
-                    .and(donors::deferred_until.is_null())),
-        )
-        .filter(donors::date_of_birth.gt(q.born_after))
-        .filter(donors::date_of_birth.le(q.born_on_or_before))
-        .filter(weight_ok)
-        .filter(donors::id.ne_all(declined))
-        .order_by((
-            match_rank.asc(),
-            place_rank.asc(),
-            // Never donated first; NULL placement differs between backends, so sort on the
-            // flag explicitly. The last donation is the last recorded one, else the paper-era
-            // `prior_last_donation_on` (as the API shows it): a donor with only paper history
-            // has donated too.
-            donors::last_donation_at
-                .is_not_null()
-                .or(donors::prior_last_donation_on.is_not_null())
-                .asc(),
-            last_donation().asc(),
-            donors::id.asc(),
-        ))
-        .limit(q.limit)
-        .select(Donor::as_select())
-        .into_boxed::<Db>();
+    let query = eligible(
+        donors::table
+            .filter(donors::reserve.eq(true))
+            .filter(donors::blood_group.eq_any(all_groups))
+            .into_boxed::<Db>(),
+        q,
+    )
+    .order_by((
+        match_rank.asc(),
+        place_rank.asc(),
+        // Never donated first; NULL placement differs between backends, so sort on the
+        // flag explicitly. The last donation is the last recorded one, else the paper-era
+        // `prior_last_donation_on` (as the API shows it): a donor with only paper history
+        // has donated too.
+        donors::last_donation_at
+            .is_not_null()
+            .or(donors::prior_last_donation_on.is_not_null())
+            .asc(),
+        last_donation().asc(),
+        donors::id.asc(),
+    ))
+    .limit(q.limit)
+    .select(Donor::as_select());
     Ok(query.load(conn)?)
 }
 
@@ -232,38 +243,15 @@ enum LastDonation {
 
 /// Every filter of the reference and the place tier; the caller adds the groups and the order.
 fn filtered(q: &CandidateQuery, place: Place) -> donors::BoxedQuery<'static, Db> {
-    let declined = donor_responses::table
-        .filter(donor_responses::request_id.eq(q.request_id.clone()))
-        .filter(donor_responses::response.eq("declined"))
-        .select(donor_responses::donor_id);
-    let weight_ok = donors::weight_kg.is_null().or(donors::sex
-        .eq("female")
-        .and(donors::weight_kg.ge(q.min_weight_female_kg))
-        .or(donors::sex
-            .eq("male")
-            .and(donors::weight_kg.ge(q.min_weight_male_kg))));
-    let mut query = donors::table
-        // Written as the candidates indexes' predicate (`WHERE reserve`): SQLite uses a partial
-        // index only when the query has the same term, and `reserve = ?` with a bound value is
-        // not one.
-        .filter(diesel::dsl::sql::<Bool>("donors.reserve"))
-        .filter(donors::permanently_deferred.eq(false))
-        // As in the reference: a null `next_eligible_on` is "nothing on record" only when
-        // nothing is.
-        .filter(
-            donors::next_eligible_on
-                .le(q.today)
-                .or(donors::next_eligible_on
-                    .is_null()
-                    .and(donors::last_donation_at.is_null())
-                    .and(donors::prior_last_donation_on.is_null())
-                    .and(donors::deferred_until.is_null())),
-        )
-        .filter(donors::date_of_birth.gt(q.born_after))
-        .filter(donors::date_of_birth.le(q.born_on_or_before))
-        .filter(weight_ok)
-        .filter(donors::id.ne_all(declined))
-        .into_boxed::<Db>();
+    let mut query = eligible(
+        donors::table
+            // Written as the candidates indexes' predicate (`WHERE reserve`): SQLite uses a
+            // partial index only when the query has the same term, and `reserve = ?` with a
+            // bound value is not one.
+            .filter(diesel::dsl::sql::<Bool>("donors.reserve"))
+            .into_boxed::<Db>(),
+        q,
+    );
     // The reference's place rank, split into its three sets. Its CASE treats a NULL comparison
     // as false, so "not in the commune/province" includes donors with no place on record.
     let commune = q.commune_folded.clone();
