@@ -2,7 +2,11 @@
 //! (a new SQLite file; a new PostgreSQL database when `TEST_DATABASE_URL` is set) behind a real
 //! HTTP listener on a free loopback port, and [`backend_tests!`] turns one test body into a
 //! test per backend.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test harness fails by panicking"
+)]
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -22,7 +26,11 @@ pub const PASSWORD: &str = "correct horse battery";
 macro_rules! backend_tests {
     ($(fn $name:ident($app:ident) $body:block)*) => {$(
         mod $name {
-            #[allow(unused_imports)]
+            #[allow(
+                unused_imports,
+                clippy::allow_attributes,
+                reason = "a test body may use nothing of its module"
+            )]
             use super::*;
             fn run($app: &$crate::TestApp) $body
             #[test]
@@ -141,8 +149,8 @@ impl TestApp {
     /// Starts the application on `db` with these settings (the URL is taken from `db`).
     pub fn with_settings(db: TestDatabase, mut settings: Settings) -> Self {
         settings.database_url = db.url.clone();
-        let state = hienmau_api::startup::build_state(settings).expect("state");
-        hienmau_api::startup::migrate(&state).expect("migrations");
+        let state = hienmau_api::http::startup::build_state(settings).expect("state");
+        hienmau_api::http::startup::migrate(&state).expect("migrations");
         let (tx, rx) = mpsc::channel();
         let server_state = state.clone();
         std::thread::spawn(move || {
@@ -162,11 +170,11 @@ impl TestApp {
         let (addr, handle) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("server started");
-        let admin_id = hienmau_api::handlers::org::create_user_blocking(
+        let admin_id = hienmau_api::http::handlers::org::create_user_blocking(
             &state,
             "admin",
             PASSWORD,
-            hienmau_api::auth::Role::Admin,
+            hienmau_api::http::auth::Role::Admin,
             None,
             None,
         )

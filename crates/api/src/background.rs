@@ -4,7 +4,7 @@
 //! flood within 2× of its p99 without it). The number of such threads is bounded by their
 //! callers (the hash semaphore, the expensive-work gate).
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The nice value of background threads (0 is normal, 19 the lowest priority).
 const BACKGROUND_NICE: i32 = 10;

@@ -7,9 +7,9 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
 
-use crate::auth::Role;
+use crate::http::auth::Role;
+use crate::http::startup;
 use crate::settings::Settings;
-use crate::startup;
 
 /// hienmau: voluntary blood-donation drives for Red Cross chapters.
 #[derive(Debug, Parser)]
@@ -94,7 +94,7 @@ pub enum ImportCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| "one of admin, coordinator, hospital, honors".to_owned())
+    Role::parse(s).map_err(|e| e.to_string())
 }
 
 /// Entry point of the binary.
@@ -135,7 +135,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
         } => {
             startup::migrate(&state).map_err(|e| e.to_string())?;
             let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let report = crate::audit::verify(&mut conn).map_err(|e| e.to_string())?;
+            let report = crate::app::audit::verify(&mut conn).map_err(|e| e.to_string())?;
             match report.broken {
                 None => {
                     println!(
@@ -193,7 +193,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
                 .read_line(&mut password)
                 .map_err(|e| format!("reading the password: {e}"))?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
-            let id = crate::handlers::org::create_user_blocking(
+            let id = crate::http::handlers::org::create_user_blocking(
                 &state,
                 &username,
                 &password,
@@ -237,7 +237,7 @@ fn serve(state: crate::AppState) -> Result<(), String> {
         let app_state = state.clone();
         // Slow or stalled clients are cut off: a request's head must arrive within 10 s, and
         // idle keep-alive connections close after 75 s.
-        let server = HttpServer::new(move || crate::app(app_state.clone()))
+        let server = HttpServer::new(move || crate::http::server::app(app_state.clone()))
             .client_request_timeout(Duration::from_secs(10))
             .client_disconnect_timeout(Duration::from_secs(5))
             .keep_alive(Duration::from_secs(75))

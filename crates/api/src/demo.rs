@@ -19,10 +19,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use crate::auth::Role;
-use crate::error::ApiError;
-use crate::services::donations::{self as service, Ctx, DonationBody, Outcome, Target};
-use crate::state::AppState;
+use crate::app::donations::{self as service, Ctx, DonationBody, Outcome, Target};
+use crate::http::auth::Role;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// The provincial chapter: its presence means the demo is loaded.
 pub const PROVINCE: &str = "Hội Chữ thập đỏ tỉnh Lào Cai";
@@ -366,7 +366,7 @@ pub fn load(state: &AppState) -> Result<DemoResult, ApiError> {
     let mut hashed = Vec::new();
     for (username, role) in plans {
         let pw = password(&mut pw_rng);
-        let hash = crate::auth::password::hash_blocking(&pw).map_err(ApiError::internal)?;
+        let hash = crate::http::auth::password::hash_blocking(&pw).map_err(ApiError::internal)?;
         hashed.push((username, role, pw, hash));
     }
     hienmau_db::write_tx(conn, |conn| {
@@ -413,7 +413,7 @@ fn load_in(
             (Role::Hospital, _) => (None, Some(hospital.id.clone()), hospital.name.clone()),
             _ => (None, None, "the whole province".to_owned()),
         };
-        crate::handlers::org::insert_user(
+        crate::http::handlers::org::insert_user(
             conn,
             &User {
                 id: hienmau_db::new_id(),

@@ -39,11 +39,11 @@ use hienmau_db::DbConn;
 use hienmau_domain::text::fold;
 use hienmau_domain::Sex;
 
-use crate::audit::{self, AuditRecord};
-use crate::error::{ApiError, FieldError};
-use crate::handlers::donors::{validate, Candidate, Valid};
-use crate::services::donations::refresh_stats;
-use crate::state::AppState;
+use crate::app::audit::{self, AuditRecord};
+use crate::app::donations::refresh_stats;
+use crate::http::error::{ApiError, FieldError};
+use crate::http::handlers::donors::{validate, Candidate, Valid};
+use crate::http::state::AppState;
 
 /// The columns an import understands, each with the header names it accepts (compared after
 /// [`header_key`]).
@@ -591,7 +591,6 @@ impl From<hienmau_db::DbError> for ImportError {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -1,26 +1,23 @@
 //! The hienmau HTTP API (actix-web) and the `hienmau` command line.
 //!
-//! Layout: [`settings`] (typed configuration), [`startup`] (state, secret, pool, migrations),
-//! [`app`] (the actix application: middleware, framework error handlers), [`routes`] (every
-//! route and its policy), [`auth`] (tokens, passwords, the policy middleware), [`handlers`]
-//! (one small handler per endpoint), [`error`] (problem+json), [`openapi`].
+//! The layers point one way (see docs/ARCHITECTURE.md):
+//! - [`http`]: actix-web: the route table and its policies, extractors, authentication,
+//!   request and response types, problem+json, OpenAPI, start-up and limits. Handlers read
+//!   the request, call one use case and map its answer.
+//! - [`app`]: the use cases, one module per capability. Each is a plain function over a
+//!   connection inside the caller's transaction that owns its scope checks, its audit entries
+//!   and its transaction script; it knows nothing of HTTP.
+//! - below them, the domain crate (pure rules) and the persistence crate (repositories).
+//!
+//! The command line ([`cli`]), [`demo`] and [`import`] call the use cases, never handlers.
 
 pub mod app;
-pub mod audit;
-pub mod auth;
 pub mod background;
 pub mod cli;
 pub mod demo;
-pub mod error;
-pub mod handlers;
+pub mod http;
 pub mod import;
-pub mod limits;
-pub mod openapi;
-pub mod routes;
-pub mod services;
 pub mod settings;
-pub mod startup;
-pub mod state;
 
-pub use app::app;
-pub use state::AppState;
+pub use http::server::app;
+pub use http::state::AppState;

@@ -97,7 +97,7 @@ pub struct ThrottleConfig {
     /// Passwords hashed at once (argon2id takes 19 MiB each).
     pub max_concurrent_hashes: usize,
     /// The share of the time (1–100) hashing may keep under a flood of sign-ins (see
-    /// [`crate::limits::WorkGate`]).
+    /// [`crate::http::limits::WorkGate`]).
     pub hash_busy_percent: u32,
 }
 
@@ -147,7 +147,7 @@ pub struct AbuseConfig {
     /// with `Retry-After`.
     pub expensive_wait_ms: u64,
     /// The share of the time (1–100) expensive work may keep under a sustained flood (see
-    /// [`crate::limits::WorkGate`]).
+    /// [`crate::http::limits::WorkGate`]).
     pub expensive_busy_percent: u32,
 }
 

@@ -384,7 +384,10 @@ fn str_of(v: &serde_json::Value, key: &str) -> Result<String, BenchError> {
         .ok_or_else(|| BenchError::msg(format!("no {key} in {v}")))
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one workload's settings, passed once"
+)]
 async fn workloads(
     args: &Args,
     plan: &Plan,

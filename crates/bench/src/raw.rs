@@ -118,7 +118,7 @@ pub const DONOR_COLUMNS: &str = "id, full_name, name_folded, date_of_birth, sex,
 
 /// A whole donor row.
 #[derive(Debug, QueryableByName)]
-#[allow(missing_docs)]
+#[expect(missing_docs, reason = "fields are the donors columns")]
 pub struct DonorRow {
     #[diesel(sql_type = Text)]
     pub id: String,
@@ -179,30 +179,30 @@ pub struct DonorRow {
 #[derive(QueryableByName)]
 struct Top {
     #[diesel(sql_type = Nullable<Integer>)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     n: Option<i32>,
 }
 
 #[derive(QueryableByName)]
 struct DonorTop {
     #[diesel(sql_type = Text)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     donor_id: String,
     #[diesel(sql_type = Nullable<Integer>)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     n: Option<i32>,
 }
 
 #[derive(QueryableByName)]
 struct Totals {
     #[diesel(sql_type = BigInt)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     units: i64,
     #[diesel(sql_type = BigInt)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     volume: i64,
     #[diesel(sql_type = BigInt)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     donors: i64,
 }
 
@@ -217,17 +217,17 @@ pub struct Count {
 #[derive(QueryableByName)]
 struct Grouped {
     #[diesel(sql_type = Nullable<Text>)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     g: Option<String>,
     #[diesel(sql_type = BigInt)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     n: i64,
 }
 
 #[derive(QueryableByName)]
 struct Id {
     #[diesel(sql_type = Text)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read by the database, never by the benchmark")]
     id: String,
 }
 

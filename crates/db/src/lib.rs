@@ -13,7 +13,10 @@ pub mod models;
 pub mod repo;
 pub mod schema;
 #[cfg(feature = "testing")]
-#[allow(clippy::expect_used)]
+#[expect(
+    clippy::expect_used,
+    reason = "test databases fail the test by panicking"
+)]
 pub mod testing;
 
 pub use conn::{

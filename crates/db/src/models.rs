@@ -1,6 +1,9 @@
 //! Row, insert and changeset structs per table. Field meanings are the columns' (see the
 //! migrations); only fields whose meaning is not obvious carry a comment.
-#![allow(missing_docs)]
+#![expect(
+    missing_docs,
+    reason = "fields are the columns, documented in the migrations"
+)]
 //!
 //! Where every column is known when the row is written (ids are made by the application), the
 //! row struct is also the insert struct; changesets list exactly what an update may change.

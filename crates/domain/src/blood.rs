@@ -307,7 +307,6 @@ pub fn donor_groups_for(patient: BloodGroup, component: Component) -> Vec<(Blood
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 

@@ -104,7 +104,6 @@ impl<'de> serde::Deserialize<'de> for Zone {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 

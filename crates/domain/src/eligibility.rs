@@ -402,7 +402,6 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
     use Component::{Plasma, Platelets, RedCells, WholeBlood};

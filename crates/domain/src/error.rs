@@ -22,6 +22,9 @@ pub enum DomainError {
     /// Not a Vietnamese mobile number.
     #[error("invalid phone number {0:?}: expected a Vietnamese mobile number such as 0912345678 or +84912345678")]
     InvalidPhone(String),
+    /// Not one of `admin coordinator hospital honors`.
+    #[error("invalid role {0:?}: expected one of admin, coordinator, hospital, honors")]
+    InvalidRole(String),
     /// Not an IANA time-zone name.
     #[error("invalid time zone {0:?}: expected an IANA name such as Asia/Ho_Chi_Minh")]
     InvalidZone(String),

@@ -153,7 +153,6 @@ impl std::fmt::Display for PhoneNumber {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 

@@ -73,6 +73,7 @@ pub mod error;
 pub mod honors;
 pub mod ids;
 pub mod person;
+pub mod roles;
 pub mod text;
 
 pub use blood::{compatibility, donor_groups_for, Abo, BloodGroup, Component, Match};
@@ -84,4 +85,5 @@ pub use error::DomainError;
 pub use honors::{Tier, TierTable};
 pub use ids::{NationalId, PhoneNumber};
 pub use person::{age_on, Sex};
+pub use roles::Role;
 pub use text::{fold, fold_words};

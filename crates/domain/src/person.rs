@@ -62,7 +62,6 @@ pub fn birthday_at_age(date_of_birth: NaiveDate, age: i32) -> Option<NaiveDate> 
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 

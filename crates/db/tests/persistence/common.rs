@@ -1,6 +1,10 @@
 //! Fixtures: fresh databases and rows with every required field filled.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    clippy::allow_attributes,
+    reason = "each test module uses a different part of the helpers"
+)]
 
 use chrono::{NaiveDate, NaiveDateTime};
 use hienmau_db::models::{

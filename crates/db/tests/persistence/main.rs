@@ -3,6 +3,10 @@
 //! (e.g. `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test -p hienmau-db`).
 //!
 //! One test binary with modules, so the crate links once.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers outside #[test] functions fail the test by panicking"
+)]
 
 mod common;
 

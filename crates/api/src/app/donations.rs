@@ -1,0 +1,832 @@
+//! Recording and voiding donations, and the donor counters they keep.
+//!
+//! Everything here runs on a connection inside the caller's write transaction: the donor's
+//! row is locked first ([`donors::lock`] on PostgreSQL; on SQLite the transaction already
+//! holds the database's write lock), then eligibility is decided on what the
+//! transaction sees, then the record is written and the donor's counters are rewritten. Two
+//! devices recording the same donor therefore serialise, and the second one sees the first
+//! one's donation when it decides (see `engineering-notes.md`).
+//!
+//! Event donations (`POST /events/{id}/donations`), the offline batch and emergency-request
+//! donations all go through [`validate`] and [`record`]; [`Target`] says where a donation
+//! belongs.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use hienmau_db::models::{Donation, Donor, DonorStats, Drive, Event};
+use hienmau_db::repo::{donations, donors};
+use hienmau_db::{DbConn, DbError};
+use hienmau_domain::calendar::Zone;
+use hienmau_domain::eligibility::{
+    self, Deferral, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
+};
+use hienmau_domain::{Component, Sex};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::savepoint;
+use crate::http::error::{ApiError, FieldError};
+
+/// The stored outcome of a collection.
+pub const COLLECTED: &str = "collected";
+/// The stored outcome of a deferral.
+pub const DEFERRED: &str = "deferred";
+
+/// How far in the future (clock skew between a device and the server) a `donated_at` may be.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+/// The longest unit code, deferral reason and client reference.
+const MAX_CODE_CHARS: usize = 64;
+const MAX_REASON_CHARS: usize = 500;
+/// Sanity bounds of `volume_ml` (any real collection is far inside them).
+const MAX_VOLUME_ML: i32 = 2_000;
+
+/// What happened at screening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Blood was taken: one unit.
+    Collected,
+    /// The donor was found unfit and deferred; no blood was taken.
+    Deferred,
+}
+
+/// A donation to record (at an event, in a batch item, or for an emergency request).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DonationBody {
+    /// The donor.
+    pub donor_id: Uuid,
+    /// `whole_blood`, `red_cells`, `platelets` or `plasma`; another value is 400.
+    #[schema(value_type = crate::http::handlers::emergency::ComponentName, example = "whole_blood")]
+    pub component: Component,
+    /// Millilitres collected: required (1–2000) for a collection; for a deferral it may be
+    /// omitted or 0 and is recorded as 0 (a deferral takes no blood).
+    pub volume_ml: Option<i32>,
+    /// `collected` or `deferred`; another value is 400.
+    pub outcome: Outcome,
+    /// When (RFC 3339); defaults to now. Its day in the configured zone must fall within the
+    /// drive's dates, and it may not be in the future (5 minutes of clock skew allowed).
+    pub donated_at: Option<DateTime<Utc>>,
+    /// The code of a pre-labelled bag (unique: a reused code is 409). Omitted: a unique code
+    /// `HM-YYYYMMDD-XXXXXXXX` is generated. Not allowed for a deferral (no bag).
+    pub unit_code: Option<String>,
+    /// Deferral only, required: why the donor was deferred.
+    pub deferral_reason: Option<String>,
+    /// Deferral only: the first day the donor may give again (after the donation's day).
+    /// Exactly one of `deferred_until` and `permanent: true`.
+    pub deferred_until: Option<NaiveDate>,
+    /// Deferral only: `true` for a permanent deferral.
+    pub permanent: Option<bool>,
+}
+
+/// A donation record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DonationOut {
+    /// Id.
+    pub id: String,
+    /// The donor.
+    pub donor_id: String,
+    /// The event, for a drive donation.
+    pub event_id: Option<String>,
+    /// The emergency request, for an emergency donation.
+    pub emergency_request_id: Option<String>,
+    /// The event's drive.
+    pub drive_id: Option<String>,
+    /// `whole_blood`, `red_cells`, `platelets` or `plasma`.
+    pub component: String,
+    /// Millilitres (0 for a deferral).
+    pub volume_ml: i32,
+    /// `collected` or `deferred`.
+    pub outcome: String,
+    /// When, in UTC.
+    pub donated_at: DateTime<Utc>,
+    /// The bag's unit code; null for a deferral.
+    pub unit_code: Option<String>,
+    /// Why the donor was deferred.
+    pub deferral_reason: Option<String>,
+    /// The first day a deferred donor may give again.
+    pub deferred_until: Option<NaiveDate>,
+    /// A permanent deferral.
+    pub permanent: bool,
+    /// The offline client's reference (batch items).
+    pub client_ref: Option<String>,
+    /// A voided record counts nowhere and is kept for the audit.
+    pub voided: bool,
+    /// Why it was voided.
+    pub void_reason: Option<String>,
+    /// When it was voided.
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+impl From<Donation> for DonationOut {
+    fn from(d: Donation) -> Self {
+        Self {
+            id: d.id,
+            donor_id: d.donor_id,
+            event_id: d.event_id,
+            emergency_request_id: d.emergency_request_id,
+            drive_id: d.drive_id,
+            component: d.component,
+            volume_ml: d.volume_ml,
+            outcome: d.outcome,
+            donated_at: d.donated_at.and_utc(),
+            unit_code: d.unit_code,
+            deferral_reason: d.deferral_reason,
+            deferred_until: d.deferred_until,
+            permanent: d.permanent,
+            client_ref: d.client_ref,
+            voided: d.voided,
+            void_reason: d.void_reason,
+            voided_at: d.voided_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Where a donation belongs, and the days it may fall on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Target {
+    /// The event (drive donations).
+    pub event_id: Option<String>,
+    /// The emergency request (emergency donations).
+    pub emergency_request_id: Option<String>,
+    /// Copied from the event's drive.
+    pub drive_id: Option<String>,
+    /// Copied from the event's drive.
+    pub chapter_id: Option<String>,
+    /// The first and last day (inclusive, in the configured zone) the donation may fall on.
+    pub days: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl Target {
+    /// A donation at `event` of `drive`: within the drive's dates.
+    pub fn event(event: &Event, drive: &Drive) -> Self {
+        Self {
+            event_id: Some(event.id.clone()),
+            emergency_request_id: None,
+            drive_id: Some(drive.id.clone()),
+            chapter_id: Some(drive.chapter_id.clone()),
+            days: Some((drive.starts_on, drive.ends_on)),
+        }
+    }
+
+    /// A donation for an emergency request.
+    pub fn emergency(request_id: &str) -> Self {
+        Self {
+            emergency_request_id: Some(request_id.to_owned()),
+            ..Self::default()
+        }
+    }
+}
+
+/// The clock, zone, rules and author of one request.
+#[derive(Debug, Clone)]
+pub struct Ctx<'a> {
+    /// The eligibility rules in force.
+    pub rules: &'a EligibilityRules,
+    /// The zone of calendar days.
+    pub zone: Zone,
+    /// The request's "now" (UTC, microseconds).
+    pub now: NaiveDateTime,
+    /// Who records (user or API key id).
+    pub recorded_by: &'a str,
+}
+
+/// A donation that passed the checks that need no database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Valid {
+    donor_id: String,
+    component: Component,
+    volume_ml: i32,
+    outcome: Outcome,
+    donated_at: NaiveDateTime,
+    donated_on: NaiveDate,
+    unit_code: Option<String>,
+    deferral_reason: Option<String>,
+    deferred_until: Option<NaiveDate>,
+    permanent: bool,
+}
+
+/// Checks a body's fields against each other, the clock and the target's dates; every
+/// problem is reported at once (422).
+pub fn validate(body: DonationBody, target: &Target, ctx: &Ctx<'_>) -> Result<Valid, ApiError> {
+    let mut errors = Vec::new();
+    let donated_at = match body.donated_at {
+        Some(t) => truncate_micros(t.naive_utc()),
+        None => ctx.now,
+    };
+    let donated_on = ctx.zone.day_of(donated_at.and_utc());
+    if donated_at > ctx.now + MAX_CLOCK_SKEW {
+        errors.push(FieldError::new("donated_at", "must not be in the future"));
+    } else if let Some((first, last)) = target.days {
+        if donated_on < first || donated_on > last {
+            errors.push(FieldError::new(
+                "donated_at",
+                format!(
+                    "its day ({donated_on}) must fall within the drive's dates ({first} to {last})"
+                ),
+            ));
+        }
+    }
+
+    let unit_code = match body.unit_code.as_deref().map(str::trim) {
+        None => None,
+        Some(c) if c.is_empty() || c.chars().count() > MAX_CODE_CHARS => {
+            errors.push(FieldError::new(
+                "unit_code",
+                format!("must be 1 to {MAX_CODE_CHARS} characters"),
+            ));
+            None
+        }
+        Some(c)
+            if c.chars()
+                .any(|ch| crate::app::validate::forbidden_in_text(ch) || ch.is_whitespace()) =>
+        {
+            errors.push(FieldError::new(
+                "unit_code",
+                "must not contain spaces or control characters",
+            ));
+            None
+        }
+        Some(c) => Some(c.to_owned()),
+    };
+
+    let permanent = body.permanent.unwrap_or(false);
+    let deferral_reason = body
+        .deferral_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    let volume_ml;
+    match body.outcome {
+        Outcome::Collected => {
+            volume_ml = match body.volume_ml {
+                Some(v) if (1..=MAX_VOLUME_ML).contains(&v) => v,
+                Some(_) => {
+                    errors.push(FieldError::new(
+                        "volume_ml",
+                        format!("must be between 1 and {MAX_VOLUME_ML}"),
+                    ));
+                    0
+                }
+                None => {
+                    errors.push(FieldError::new(
+                        "volume_ml",
+                        "is required for a collected donation",
+                    ));
+                    0
+                }
+            };
+            if body.deferral_reason.is_some() {
+                errors.push(FieldError::new("deferral_reason", "only for a deferral"));
+            }
+            if body.deferred_until.is_some() {
+                errors.push(FieldError::new("deferred_until", "only for a deferral"));
+            }
+            if permanent {
+                errors.push(FieldError::new("permanent", "only for a deferral"));
+            }
+        }
+        Outcome::Deferred => {
+            // A deferral takes no blood: whatever volume the form carried, none was taken.
+            volume_ml = 0;
+            if body
+                .volume_ml
+                .is_some_and(|v| !(0..=MAX_VOLUME_ML).contains(&v))
+            {
+                errors.push(FieldError::new(
+                    "volume_ml",
+                    format!("must be between 0 and {MAX_VOLUME_ML}"),
+                ));
+            }
+            match &deferral_reason {
+                None => errors.push(FieldError::new(
+                    "deferral_reason",
+                    "is required for a deferral",
+                )),
+                Some(r) if r.chars().count() > MAX_REASON_CHARS => errors.push(FieldError::new(
+                    "deferral_reason",
+                    format!("must be at most {MAX_REASON_CHARS} characters"),
+                )),
+                Some(r) if r.chars().any(crate::app::validate::forbidden_in_text) => errors.push(
+                    FieldError::new("deferral_reason", "must not contain control characters"),
+                ),
+                Some(_) => {}
+            }
+            match (body.deferred_until, permanent) {
+                (Some(_), true) => errors.push(FieldError::new(
+                    "deferred_until",
+                    "give either deferred_until or permanent: true, not both",
+                )),
+                (None, false) => errors.push(FieldError::new(
+                    "deferred_until",
+                    "a deferral needs deferred_until or permanent: true",
+                )),
+                (Some(until), false) if until <= donated_on => errors.push(FieldError::new(
+                    "deferred_until",
+                    "must be after the day of the deferral",
+                )),
+                _ => {}
+            }
+            if body.unit_code.is_some() {
+                errors.push(FieldError::new(
+                    "unit_code",
+                    "a deferral takes no blood, so it has no unit code",
+                ));
+            }
+        }
+    }
+    ApiError::check(errors)?;
+    Ok(Valid {
+        donor_id: body.donor_id.to_string(),
+        component: body.component,
+        volume_ml,
+        outcome: body.outcome,
+        donated_at,
+        donated_on,
+        unit_code,
+        deferral_reason: deferral_reason.filter(|_| body.outcome == Outcome::Deferred),
+        deferred_until: body.deferred_until.filter(|_| !permanent),
+        permanent,
+    })
+}
+
+fn truncate_micros(t: NaiveDateTime) -> NaiveDateTime {
+    chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// What [`record`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// A new donation.
+    New(Donation),
+    /// The client reference was already recorded at this event (by a racing request that
+    /// committed first): the donation recorded under it. Nothing new was written.
+    ClientRefTaken(Donation),
+}
+
+/// A batch item's identity at its event.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientRef<'a> {
+    /// The client's reference.
+    pub client_ref: &'a str,
+    /// The canonical hash of the item.
+    pub hash: &'a str,
+}
+
+/// Records a validated donation: locks the donor, decides eligibility on what this
+/// transaction sees, inserts (generating a unit code when none was given), and rewrites the
+/// donor's counters.
+pub fn record(
+    conn: &mut DbConn,
+    ctx: &Ctx<'_>,
+    target: &Target,
+    v: Valid,
+    client: Option<ClientRef<'_>>,
+) -> Result<Recorded, ApiError> {
+    if !lock_donor(conn, &v.donor_id)? {
+        return Err(ApiError::field("donor_id", "no such donor"));
+    }
+    // After the lock: a racing batch that recorded this reference for the same donor has
+    // committed by now, and its record answers instead of an interval refusal.
+    if let (Some(c), Some(event_id)) = (client, target.event_id.as_deref()) {
+        if let Some(existing) = donations::find_by_client_ref(conn, event_id, c.client_ref)? {
+            return Ok(Recorded::ClientRefTaken(existing));
+        }
+    }
+    let donor = donors::find(conn, &v.donor_id)?.ok_or(ApiError::NotFound)?;
+    // Read once: the rules judge on it, and the counters are recomputed from it and the new
+    // row (nothing else writes this donor's donations while the transaction holds the lock).
+    let mut history = history_of(conn, &donor)?;
+    if v.outcome == Outcome::Collected {
+        check_eligible(ctx.rules, &donor, &history, &v)?;
+    }
+
+    let mut row = Donation {
+        id: hienmau_db::new_id(),
+        donor_id: v.donor_id.clone(),
+        event_id: target.event_id.clone(),
+        emergency_request_id: target.emergency_request_id.clone(),
+        drive_id: target.drive_id.clone(),
+        chapter_id: target.chapter_id.clone(),
+        component: v.component.as_str().to_owned(),
+        volume_ml: v.volume_ml,
+        outcome: match v.outcome {
+            Outcome::Collected => COLLECTED,
+            Outcome::Deferred => DEFERRED,
+        }
+        .to_owned(),
+        donated_at: v.donated_at,
+        donated_on: v.donated_on,
+        unit_code: None,
+        deferral_reason: v.deferral_reason.clone(),
+        deferred_until: v.deferred_until,
+        permanent: v.permanent,
+        voided: false,
+        void_reason: None,
+        voided_at: None,
+        voided_by: None,
+        recorded_by: ctx.recorded_by.to_owned(),
+        client_ref: client.map(|c| c.client_ref.to_owned()),
+        client_ref_hash: client.map(|c| c.hash.to_owned()),
+        created_at: ctx.now,
+    };
+
+    // A generated code colliding is astronomically unlikely; try a few before giving up.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        row.unit_code = match (&v.unit_code, v.outcome) {
+            (_, Outcome::Deferred) => None,
+            (Some(code), _) => Some(code.clone()),
+            (None, _) => Some(generate_unit_code(v.donated_on)),
+        };
+        let inserted = savepoint(conn, |c| Ok(donations::insert(c, &row)?));
+        match inserted {
+            Ok(()) => break,
+            Err(e) => match unique_field(&e) {
+                Some(UniqueOn::ClientRef) => {
+                    let event_id = target.event_id.as_deref().unwrap_or_default();
+                    let client_ref = client.map(|c| c.client_ref).unwrap_or_default();
+                    let winner = donations::find_by_client_ref(conn, event_id, client_ref)?
+                        .ok_or_else(|| ApiError::internal("client_ref winner vanished"))?;
+                    return Ok(Recorded::ClientRefTaken(winner));
+                }
+                Some(UniqueOn::UnitCode) if v.unit_code.is_none() && attempts < 5 => continue,
+                Some(UniqueOn::UnitCode) => {
+                    return Err(ApiError::Conflict {
+                        detail: "unit_code: this unit code is already recorded".to_owned(),
+                        existing_id: None,
+                    })
+                }
+                None => return Err(e),
+            },
+        }
+    }
+    history.rows.push(row.clone());
+    history
+        .rows
+        .sort_by(|a, b| (a.donated_at, &a.id).cmp(&(b.donated_at, &b.id)));
+    let history = history_from_rows(&donor, history.rows)?;
+    let stats = stats_from(ctx.rules, &donor, history)?;
+    donors::set_stats(conn, &row.donor_id, &stats)?;
+    Ok(Recorded::New(row))
+}
+
+/// Locks the donor for the rest of the write transaction; false when there is no such donor.
+/// On SQLite the transaction already holds the database's write lock (`BEGIN IMMEDIATE`), so
+/// an existence probe does instead of the no-op `UPDATE` (one write fewer per batch item).
+fn lock_donor(conn: &mut DbConn, donor_id: &str) -> Result<bool, ApiError> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(donors::find(conn, donor_id)?.is_some()),
+        DbConn::Pg(_) => Ok(donors::lock(conn, donor_id)?),
+    }
+}
+
+enum UniqueOn {
+    ClientRef,
+    UnitCode,
+}
+
+/// Which unique constraint of `donations` an error is, read from the conflict's detail
+/// (`From<DbError>` names the field without the backend's message).
+fn unique_field(e: &ApiError) -> Option<UniqueOn> {
+    match e {
+        ApiError::Conflict { detail, .. } if detail.contains("client_ref") => {
+            Some(UniqueOn::ClientRef)
+        }
+        ApiError::Conflict { detail, .. } if detail.contains("unit_code") => {
+            Some(UniqueOn::UnitCode)
+        }
+        _ => None,
+    }
+}
+
+/// `HM-YYYYMMDD-` and 8 random characters of an unambiguous 32-letter alphabet.
+fn generate_unit_code(day: NaiveDate) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..8)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect();
+    format!("HM-{}-{tail}", day.format("%Y%m%d"))
+}
+
+/// The rules' view of a donor.
+fn rules_donor(donor: &Donor) -> Result<eligibility::Donor, ApiError> {
+    Ok(eligibility::Donor {
+        date_of_birth: donor.date_of_birth,
+        sex: Sex::parse(&donor.sex).map_err(|_| ApiError::internal("stored sex"))?,
+        weight_kg: donor.weight_kg,
+    })
+}
+
+/// A donor's record as the rules see it.
+struct History {
+    /// Not voided donations, both outcomes, by (donated_at, id).
+    rows: Vec<Donation>,
+    /// Collections, plus the paper-era last donation as whole blood.
+    past: Vec<PastDonation>,
+    /// Deferrals.
+    deferrals: Vec<Deferral>,
+}
+
+/// The donor's collected (not voided) donations, the paper-era last donation as whole
+/// blood, and the deferrals on record.
+fn history_of(conn: &mut DbConn, donor: &Donor) -> Result<History, ApiError> {
+    history_from_rows(donor, donations::history(conn, &donor.id)?)
+}
+
+/// [`history_of`] from rows already read (not voided, ordered by (donated_at, id)).
+fn history_from_rows(donor: &Donor, rows: Vec<Donation>) -> Result<History, ApiError> {
+    let mut past = Vec::new();
+    let mut deferrals = Vec::new();
+    for d in &rows {
+        match d.outcome.as_str() {
+            COLLECTED => past.push(PastDonation {
+                day: d.donated_on,
+                component: Component::parse(&d.component)
+                    .map_err(|_| ApiError::internal("stored component"))?,
+            }),
+            DEFERRED => deferrals.push(Deferral {
+                from: d.donated_on,
+                until: if d.permanent { None } else { d.deferred_until },
+            }),
+            _ => return Err(ApiError::internal("stored outcome")),
+        }
+    }
+    if let Some(day) = donor.prior_last_donation_on {
+        past.push(PastDonation {
+            day,
+            component: Component::WholeBlood,
+        });
+    }
+    Ok(History {
+        rows,
+        past,
+        deferrals,
+    })
+}
+
+fn not_eligible(e: Ineligible) -> ApiError {
+    ApiError::NotEligible {
+        reason: e.reason.code().to_owned(),
+        message: e.reason.message(),
+        next_eligible_on: e.next_eligible_on,
+    }
+}
+
+/// Decides a collection: the domain rules, then the absolute volume cap when the weight is
+/// unknown (the domain checks volume only against a known weight, but no donor may give more
+/// than the largest allowance of the component at any weight).
+fn check_eligible(
+    rules: &EligibilityRules,
+    donor: &Donor,
+    history: &History,
+    v: &Valid,
+) -> Result<(), ApiError> {
+    let History {
+        past, deferrals, ..
+    } = history;
+    let who = rules_donor(donor)?;
+    let proposed = Proposed {
+        day: v.donated_on,
+        component: v.component,
+        volume_ml: v.volume_ml,
+    };
+    eligibility::check(rules, &who, past, deferrals, &proposed).map_err(not_eligible)?;
+    if donor.weight_kg.filter(|w| w.is_finite()).is_none() {
+        let cap = if v.component.is_whole_blood_like() {
+            rules.max_whole_blood_ml
+        } else {
+            rules.apheresis_large_max_ml
+        };
+        if v.volume_ml > cap {
+            return Err(not_eligible(Ineligible {
+                reason: Reason::VolumeAboveAllowed { allowed_ml: cap },
+                next_eligible_on: Some(v.donated_on),
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Validates and records one donation (no client reference) in the caller's transaction, with
+/// the request's clock and author: the path shared by event and emergency donations.
+pub fn log_one(
+    conn: &mut DbConn,
+    state: &crate::http::state::AppState,
+    recorded_by: &str,
+    target: &Target,
+    body: DonationBody,
+) -> Result<Donation, ApiError> {
+    let ctx = Ctx {
+        rules: &state.settings.eligibility,
+        zone: state.zone,
+        now: hienmau_db::now(),
+        recorded_by,
+    };
+    let valid = validate(body, target, &ctx)?;
+    match record(conn, &ctx, target, valid, None)? {
+        Recorded::New(d) | Recorded::ClientRefTaken(d) => Ok(d),
+    }
+}
+
+/// The 201 answer for a recorded donation, as stored for idempotent replays.
+pub fn created(donation: &Donation) -> Result<crate::app::idempotency::StoredResponse, ApiError> {
+    Ok(crate::app::idempotency::StoredResponse {
+        status: 201,
+        body: serde_json::to_string(&DonationOut::from(donation.clone()))
+            .map_err(ApiError::internal)?,
+    })
+}
+
+/// Rewrites the donor's counters from their not-voided donations:
+///
+/// - `collected_count`, `first_collected_on`, `last_donation_at`, `last_component`,
+///   `last_chapter_id`: over collected donations;
+/// - `next_eligible_on`: the first day, from the latest collection or deferral on record
+///   (the paper-era last donation included), on which the donor could give whole blood;
+///   null when nothing is on record, or when never (permanent deferral, past the age limit);
+/// - `deferred_until`: the latest end of a temporary deferral (compare with today to know
+///   whether it is active); `permanently_deferred`: any permanent deferral.
+pub fn refresh_stats(
+    conn: &mut DbConn,
+    rules: &EligibilityRules,
+    donor_id: &str,
+) -> Result<DonorStats, ApiError> {
+    let donor = donors::find(conn, donor_id)?.ok_or(ApiError::NotFound)?;
+    let history = history_of(conn, &donor)?;
+    let stats = stats_from(rules, &donor, history)?;
+    donors::set_stats(conn, donor_id, &stats)?;
+    Ok(stats)
+}
+
+/// The counters of [`refresh_stats`] from the donor's history.
+fn stats_from(
+    rules: &EligibilityRules,
+    donor: &Donor,
+    history: History,
+) -> Result<DonorStats, ApiError> {
+    let History {
+        rows,
+        past,
+        deferrals,
+    } = history;
+    let collected: Vec<&Donation> = rows.iter().filter(|d| d.outcome == COLLECTED).collect();
+    // `history` is ordered by (donated_at, id): the last collected is the latest.
+    let last = collected.last();
+    let from = past
+        .iter()
+        .map(|p| p.day)
+        .chain(deferrals.iter().map(|d| d.from))
+        .max();
+    let next_eligible_on = match from {
+        Some(from) => eligibility::next_eligible_on(
+            rules,
+            &rules_donor(donor)?,
+            &past,
+            &deferrals,
+            Component::WholeBlood,
+            from,
+        ),
+        None => None,
+    };
+    let stats = DonorStats {
+        collected_count: i32::try_from(collected.len()).unwrap_or(i32::MAX),
+        first_collected_on: collected.iter().map(|d| d.donated_on).min(),
+        last_donation_at: last.map(|d| d.donated_at),
+        last_component: last.map(|d| d.component.clone()),
+        next_eligible_on,
+        deferred_until: deferrals.iter().filter_map(|d| d.until).max(),
+        permanently_deferred: deferrals.iter().any(|d| d.until.is_none()),
+        last_chapter_id: last.and_then(|d| d.chapter_id.clone()),
+    };
+    Ok(stats)
+}
+
+/// Voids a donation (already loaded and scope-checked by the caller): marks it, rewrites the
+/// donor's counters. Returns the stored record and whether this call voided it (false when
+/// it already was: voiding is idempotent and keeps the first reason).
+pub fn void(
+    conn: &mut DbConn,
+    rules: &EligibilityRules,
+    donation: &Donation,
+    reason: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> Result<(Donation, bool), ApiError> {
+    if donation.voided {
+        return Ok((donation.clone(), false));
+    }
+    donors::lock(conn, &donation.donor_id)?;
+    let voided = donations::void(conn, &donation.id, reason, by, at).map_err(|e| match e {
+        DbError::NotFound => ApiError::NotFound,
+        other => other.into(),
+    })?;
+    refresh_stats(conn, rules, &donation.donor_id)?;
+    Ok((voided, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(rules: &EligibilityRules) -> Ctx<'_> {
+        Ctx {
+            rules,
+            zone: Zone::default(),
+            now: "2024-04-07T03:00:00".parse().unwrap(),
+            recorded_by: "u",
+        }
+    }
+
+    fn body(outcome: Outcome) -> DonationBody {
+        DonationBody {
+            donor_id: Uuid::nil(),
+            component: Component::WholeBlood,
+            volume_ml: Some(350),
+            outcome,
+            donated_at: None,
+            unit_code: None,
+            deferral_reason: None,
+            deferred_until: None,
+            permanent: None,
+        }
+    }
+
+    fn fields(e: ApiError) -> Vec<String> {
+        match e {
+            ApiError::Validation { errors, .. } => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn days_are_counted_in_the_zone_and_bounded_by_the_drive() {
+        let rules = EligibilityRules::default();
+        let c = ctx(&rules);
+        let drive_days = Target {
+            days: Some(("2024-04-07".parse().unwrap(), "2024-04-08".parse().unwrap())),
+            ..Target::default()
+        };
+        let v = validate(body(Outcome::Collected), &drive_days, &c).unwrap();
+        assert_eq!(v.donated_on.to_string(), "2024-04-07");
+        // 23:30 UTC on the 5th is the 6th in Vietnam: before the drive.
+        let mut b = body(Outcome::Collected);
+        b.donated_at = Some("2024-04-05T23:30:00Z".parse().unwrap());
+        assert_eq!(
+            fields(validate(b, &drive_days, &c).unwrap_err()),
+            ["donated_at"]
+        );
+        // 17:00 UTC on the 6th is midnight of the 7th: inside.
+        let mut b = body(Outcome::Collected);
+        b.donated_at = Some("2024-04-06T17:00:00Z".parse().unwrap());
+        assert!(validate(b, &drive_days, &c).is_ok());
+        let mut b = body(Outcome::Collected);
+        b.donated_at = Some("2024-04-07T03:10:00Z".parse().unwrap());
+        assert_eq!(
+            fields(validate(b, &Target::default(), &c).unwrap_err()),
+            ["donated_at"]
+        );
+    }
+
+    #[test]
+    fn deferral_fields() {
+        let rules = EligibilityRules::default();
+        let c = ctx(&rules);
+        let t = Target::default();
+        assert_eq!(
+            fields(validate(body(Outcome::Deferred), &t, &c).unwrap_err()),
+            ["deferral_reason", "deferred_until"]
+        );
+        let mut b = body(Outcome::Deferred);
+        b.deferral_reason = Some("flu".into());
+        b.deferred_until = Some("2024-04-14".parse().unwrap());
+        b.permanent = Some(true);
+        assert_eq!(
+            fields(validate(b.clone(), &t, &c).unwrap_err()),
+            ["deferred_until"]
+        );
+        b.permanent = None;
+        let v = validate(b.clone(), &t, &c).unwrap();
+        assert_eq!(v.volume_ml, 0);
+        b.deferred_until = Some("2024-04-07".parse().unwrap());
+        assert_eq!(fields(validate(b, &t, &c).unwrap_err()), ["deferred_until"]);
+        let mut b = body(Outcome::Collected);
+        b.volume_ml = None;
+        b.permanent = Some(true);
+        assert_eq!(
+            fields(validate(b, &t, &c).unwrap_err()),
+            ["volume_ml", "permanent"]
+        );
+    }
+
+    #[test]
+    fn generated_codes_look_right() {
+        let code = generate_unit_code("2024-04-07".parse().unwrap());
+        assert!(code.starts_with("HM-20240407-"), "{code}");
+        assert_eq!(code.len(), "HM-20240407-".len() + 8);
+    }
+}

@@ -1,0 +1,125 @@
+//! The policy middleware: authenticates the caller and checks the route's roles before any
+//! extractor or handler runs.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage, ResponseError};
+use sha2::{Digest, Sha256};
+
+use crate::http::auth::{Actor, Policy, Principal, Role};
+use crate::http::error::ApiError;
+use crate::http::limits::Turn;
+use crate::http::state::AppState;
+
+/// Every API key starts with this, so a bearer credential is told apart from a JWT at once.
+pub const API_KEY_PREFIX: &str = "hmk_";
+
+/// The stored form of an API key.
+pub fn hash_api_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Enforces `policy` on a request, then runs the rest of the chain.
+pub async fn enforce<B: MessageBody>(
+    policy: &'static Policy,
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let mut counted = None;
+    if !policy.public {
+        match authorize(policy, &req).await {
+            Ok((user, turn)) => {
+                // Heavy work yields its busy share to these (not to itself, nor to sign-ins).
+                if turn.is_none() {
+                    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+                        counted = Some(state.in_flight.enter());
+                    }
+                }
+                let mut extensions = req.extensions_mut();
+                extensions.insert(user);
+                // Held as long as the request (until its answer is built); a streamed export
+                // takes its own clone for the rest of the stream.
+                if let Some(turn) = turn {
+                    extensions.insert(turn);
+                }
+            }
+            // Answered here as a response (not an Err) so the outer middleware still adds its
+            // headers to refusals.
+            Err(e) => return Ok(req.into_response(e.error_response()).map_into_right_body()),
+        }
+    }
+    let answer = next.call(req).await;
+    drop(counted);
+    answer.map(ServiceResponse::map_into_left_body)
+}
+
+/// The caller, and on an expensive route its turn at expensive work.
+async fn authorize(
+    policy: &Policy,
+    req: &ServiceRequest,
+) -> Result<(Actor, Option<Turn>), ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let token = bearer(req).ok_or(ApiError::Unauthorized)?;
+    let user = authenticate(&state, token).await?;
+    if !policy.allows(user.role) {
+        return Err(ApiError::Forbidden);
+    }
+    if policy.limited {
+        state
+            .limiter
+            .check(user.principal_id())
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+        return Ok((user, Some(state.gate.enter().await?)));
+    }
+    Ok((user, None))
+}
+
+fn bearer(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// Resolves a bearer credential (API key or JWT) to the caller, re-reading the user or key so
+/// that disabling and revoking take effect at once.
+pub async fn authenticate(state: &AppState, token: String) -> Result<Actor, ApiError> {
+    if token.starts_with(API_KEY_PREFIX) {
+        let hash = hash_api_key(&token);
+        return state
+            .db(move |conn| {
+                let key = hienmau_db::repo::api_keys::find_active_by_hash(conn, &hash)?
+                    .ok_or(ApiError::Unauthorized)?;
+                Ok(Actor {
+                    principal: Principal::ApiKey { id: key.id },
+                    role: Role::Hospital,
+                    chapter: None,
+                    hospital_id: Some(key.hospital_id),
+                })
+            })
+            .await;
+    }
+    let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthorized)?;
+    state
+        .db(move |conn| {
+            let (user, chapter) = hienmau_db::repo::users::find_with_chapter(conn, &claims.sub)?
+                .ok_or(ApiError::Unauthorized)?;
+            if user.disabled {
+                return Err(ApiError::Unauthorized);
+            }
+            let role = Role::parse(&user.role)
+                .map_err(|_| ApiError::internal(format!("stored role {}", user.role)))?;
+            Ok(Actor {
+                principal: Principal::User { id: user.id },
+                role,
+                chapter,
+                hospital_id: user.hospital_id,
+            })
+        })
+        .await
+}

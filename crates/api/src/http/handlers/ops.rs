@@ -1,0 +1,81 @@
+//! Operations: liveness, readiness, the OpenAPI document and the browsable docs.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+
+/// The health answer.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` while the process runs.
+    pub status: &'static str,
+}
+
+/// Liveness: 200 while the process runs, whatever the database does.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "The process runs", body = Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// Readiness: 200 when the database answers, else 503 `unavailable`.
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses(
+        (status = 200, description = "The database answers", body = Health),
+        (status = 503, description = "The database does not answer", body = crate::http::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .db(|conn| hienmau_db::conn::ping(conn).map_err(|_| ApiError::Unavailable))
+        .await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+}
+
+/// The OpenAPI 3 document, generated from the code.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(crate::http::openapi::ApiDoc::openapi())
+}
+
+const DOCS_HTML: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>hienmau API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#swagger-ui" });
+</script>
+</body>
+</html>
+"##;
+
+/// Browsable API documentation (Swagger UI, vendored: works without internet access).
+pub async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(DOCS_HTML)
+}
+
+/// The vendored Swagger UI script.
+pub async fn docs_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(&include_bytes!("../../../assets/swagger-ui/swagger-ui-bundle.js")[..])
+}
+
+/// The vendored Swagger UI stylesheet.
+pub async fn docs_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(&include_bytes!("../../../assets/swagger-ui/swagger-ui.css")[..])
+}

@@ -1,0 +1,13 @@
+//! The HTTP layer: everything that knows about actix-web and utoipa.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod limits;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,36 @@
+//! The integration tests, one binary (one link, one process to start): each module is an
+//! area of the contract, run on SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers outside #[test] functions fail the test by panicking"
+)]
+
+mod drive_support;
+mod emergency_support;
+mod honors_support;
+
+mod abuse;
+mod architecture;
+mod audit_chain;
+mod auth;
+mod authz_matrix;
+mod batch;
+mod crash_loop;
+mod demo;
+mod donations;
+mod donors;
+mod drives;
+mod emergency;
+mod emergency_matching;
+mod honors;
+mod honors_memory;
+mod hostile_input;
+mod import;
+mod openapi_snapshot;
+mod operations;
+mod organisation;
+mod reports;
+mod responses;
+mod smoke;
+mod tokens;
