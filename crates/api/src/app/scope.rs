@@ -4,7 +4,9 @@
 //! [`Actor::require_hospital`] — and a violation is [`AppError::NotFound`], so the existence of
 //! another tenant's objects does not leak.
 
-use hienmau_db::models::Chapter;
+use hienmau_db::models::{Chapter, Drive, Event};
+use hienmau_db::repo::{chapters, drives, events};
+use hienmau_db::DbConn;
 use hienmau_domain::Role;
 
 use crate::app::error::AppError;
@@ -102,4 +104,29 @@ impl Actor {
             _ => None,
         }
     }
+}
+
+/// Loads a drive the actor may reach, with its chapter; not found otherwise.
+pub fn drive_in_scope(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+) -> Result<(Drive, Chapter), AppError> {
+    let drive = drives::find(conn, id)?.ok_or(AppError::NotFound)?;
+    let chapter = chapters::find(conn, &drive.chapter_id)?
+        .ok_or_else(|| AppError::internal("drive without its chapter"))?;
+    actor.require_chapter(&chapter)?;
+    Ok((drive, chapter))
+}
+
+/// Loads an event the actor may reach (through its drive's chapter), with its drive; not
+/// found otherwise.
+pub fn event_in_scope(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+) -> Result<(Event, Drive), AppError> {
+    let event = events::find(conn, id)?.ok_or(AppError::NotFound)?;
+    let (drive, _) = drive_in_scope(conn, actor, &event.drive_id)?;
+    Ok((event, drive))
 }

@@ -16,10 +16,10 @@ use crate::app::donations::{
 };
 use crate::app::idempotency;
 use crate::app::savepoint;
+use crate::app::scope::event_in_scope;
 use crate::app::validate::required_text;
 use crate::http::auth::Actor;
 use crate::http::error::{ApiError, Problem};
-use crate::http::handlers::drives::event_in_scope;
 use crate::http::handlers::Json;
 use crate::http::state::AppState;
 

@@ -187,29 +187,22 @@ pub struct NewEvent {
     pub commune: Option<String>,
 }
 
-/// Loads a drive the caller may reach, with its chapter; 404 otherwise.
+/// Loads a drive the caller may reach (see [`crate::app::scope::drive_in_scope`]).
 pub fn drive_in_scope(
     conn: &mut DbConn,
     user: &Actor,
     id: &str,
 ) -> Result<(Drive, Chapter), ApiError> {
-    let drive = drives::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    let chapter = chapters::find(conn, &drive.chapter_id)?
-        .ok_or_else(|| ApiError::internal("drive without its chapter"))?;
-    user.require_chapter(&chapter)?;
-    Ok((drive, chapter))
+    Ok(crate::app::scope::drive_in_scope(conn, user, id)?)
 }
 
-/// Loads an event the caller may reach (through its drive's chapter), with its drive; 404
-/// otherwise.
+/// Loads an event the caller may reach (see [`crate::app::scope::event_in_scope`]).
 pub fn event_in_scope(
     conn: &mut DbConn,
     user: &Actor,
     id: &str,
 ) -> Result<(Event, Drive), ApiError> {
-    let event = events::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    let (drive, _) = drive_in_scope(conn, user, &event.drive_id)?;
-    Ok((event, drive))
+    Ok(crate::app::scope::event_in_scope(conn, user, id)?)
 }
 
 /// A chapter named in a body or query: 422 when it does not exist, 404 when outside the
