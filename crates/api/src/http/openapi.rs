@@ -1,7 +1,15 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use actix_web::http::Method;
+use hienmau_domain::Role;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
+
+use crate::http::auth::Policy;
+use crate::http::error::PROBLEM_JSON;
+use crate::http::routes;
 
 use crate::http::handlers::{api_keys, audit_log, emergency};
 use crate::http::handlers::{auth, donations, donors, drives, ops, org};
@@ -38,7 +46,7 @@ use crate::http::handlers::{honors, reports};
         crate::http::error::Problem, crate::http::error::FieldErrorSchema, crate::http::dto::RoleSchema,
         emergency::RequestStatus, donations::BatchItem,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &PolicyResponses),
     tags(
         (name = "operations", description = "Health and readiness"),
         (name = "auth", description = "Sign-in"),
@@ -53,6 +61,94 @@ use crate::http::handlers::{honors, reports};
     )
 )]
 pub struct ApiDoc;
+
+/// The answers every route gives because of its policy, added from [`routes::table`] so that a
+/// handler documents only what is its own: 401 and 403 where a token is needed, 413 where a
+/// body is read, 429 and 503 on expensive routes. A handler's own description of the same
+/// status wins (sign-in's 401 is "Wrong credentials").
+struct PolicyResponses;
+
+impl Modify for PolicyResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for route in routes::table() {
+            let Some(item) = openapi.paths.paths.get_mut(&route.path) else {
+                continue;
+            };
+            let operation = match route.method {
+                Method::GET => item.get.as_mut(),
+                Method::POST => item.post.as_mut(),
+                Method::PATCH => item.patch.as_mut(),
+                Method::PUT => item.put.as_mut(),
+                Method::DELETE => item.delete.as_mut(),
+                _ => None,
+            };
+            let Some(operation) = operation else {
+                continue;
+            };
+            for (status, description) in policy_answers(route.policy, operation) {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(&description).into());
+            }
+        }
+    }
+}
+
+/// The statuses a policy adds to an operation, with their descriptions.
+fn policy_answers(policy: &Policy, operation: &Operation) -> Vec<(&'static str, String)> {
+    let mut answers = Vec::new();
+    if !policy.public {
+        let keys = policy.roles.contains(&Role::Hospital);
+        answers.push((
+            "401",
+            if keys {
+                "No valid token or API key"
+            } else {
+                "No valid token"
+            }
+            .to_owned(),
+        ));
+        if policy.roles.len() < Role::ALL.len() {
+            let allowed: Vec<&str> = policy.roles.iter().map(|r| r.as_str()).collect();
+            answers.push((
+                "403",
+                format!(
+                    "Role may not call this route (allowed: {})",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
+    if operation.request_body.is_some() {
+        answers.push(("413", "Body over the size limit".to_owned()));
+    }
+    if policy.limited {
+        answers.push((
+            "429",
+            "Too many requests from this caller on an expensive route".to_owned(),
+        ));
+        answers.push((
+            "503",
+            "No turn at expensive work within the configured wait (Retry-After), or the database is unavailable".to_owned(),
+        ));
+    }
+    answers
+}
+
+/// A problem+json answer.
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
 
 struct BearerAuth;
 
