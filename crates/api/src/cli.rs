@@ -234,6 +234,7 @@ fn serve(state: crate::AppState) -> Result<(), String> {
             Ok(Err(e)) => return Err(format!("migrations failed: {e}")),
             Err(e) => return Err(e.to_string()),
         }
+        startup::spawn_maintenance(state.clone());
         let app_state = state.clone();
         // Slow or stalled clients are cut off: a request's head must arrive within 10 s, and
         // idle keep-alive connections close after 75 s.

@@ -40,6 +40,10 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` wins.
     pub log: String,
+    /// How long a stored `Idempotency-Key` answer is kept (hours, at least 24: a phone that
+    /// lost an answer at a mountain site re-sends it when it next has a connection, often the
+    /// next day). Older records are purged by a background task.
+    pub idempotency_retention_hours: u32,
 }
 
 impl Default for Settings {
@@ -58,6 +62,7 @@ impl Default for Settings {
             honors: HonorsConfig::default(),
             cors_allowed_origins: Vec::new(),
             log: "info".to_owned(),
+            idempotency_retention_hours: 7 * 24,
         }
     }
 }
@@ -173,7 +178,7 @@ pub struct HonorsConfig {
 
 /// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
 /// and `HIENMAU_TIMEZONE` are read as raw strings instead).
-const ENV_SETTINGS: [&str; 10] = [
+const ENV_SETTINGS: [&str; 11] = [
     "database_url",
     "token_ttl_minutes",
     "pool",
@@ -184,6 +189,7 @@ const ENV_SETTINGS: [&str; 10] = [
     "honors",
     "cors_allowed_origins",
     "log",
+    "idempotency_retention_hours",
 ];
 
 /// Why settings could not be loaded.

@@ -27,6 +27,7 @@ mod honors;
 mod honors_memory;
 mod hostile_input;
 mod import;
+mod maintenance;
 mod openapi_snapshot;
 mod operations;
 mod organisation;

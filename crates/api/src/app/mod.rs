@@ -11,6 +11,7 @@ pub mod audit;
 pub mod donations;
 pub mod error;
 pub mod idempotency;
+pub mod maintenance;
 pub mod scope;
 pub mod validate;
 

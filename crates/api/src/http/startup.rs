@@ -27,6 +27,34 @@ pub enum StartupError {
     Database(#[from] hienmau_db::DbError),
 }
 
+/// The shortest retention of `Idempotency-Key` answers the server accepts.
+pub const MIN_IDEMPOTENCY_RETENTION_HOURS: u32 = 24;
+
+/// How often the maintenance task runs.
+const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Starts the periodic maintenance of a serving instance on the current actix runtime: purging
+/// expired `Idempotency-Key` answers. Every instance runs it; the deletes are idempotent, so
+/// several instances on one PostgreSQL database only repeat each other's work.
+pub fn spawn_maintenance(state: AppState) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(MAINTENANCE_EVERY);
+        loop {
+            every.tick().await;
+            let ctx = state.ctx();
+            match state
+                .write(move |tx| crate::app::maintenance::purge_idempotency_keys(tx, &ctx))
+                .await
+            {
+                Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "idempotency purge failed; retrying later")
+                }
+            }
+        }
+    });
+}
+
 /// Builds the state: parses the URL and zone, loads or creates the secret, opens the pool
 /// (without connecting: a database that is down does not stop the start).
 pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
@@ -37,6 +65,12 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     for origin in &settings.cors_allowed_origins {
         check_origin(origin)
             .map_err(|e| StartupError::Config(format!("cors_allowed_origins: {origin:?}: {e}")))?;
+    }
+    if settings.idempotency_retention_hours < MIN_IDEMPOTENCY_RETENTION_HOURS {
+        return Err(StartupError::Config(format!(
+            "idempotency_retention_hours: must be at least {MIN_IDEMPOTENCY_RETENTION_HOURS} \
+             (a device re-sends what it could not confirm when it next has a connection)"
+        )));
     }
     let secret = jwt_secret(&settings, &url)?;
     let jwt = JwtKeys::new(secret.as_bytes(), settings.token_ttl_minutes.max(1) * 60)
