@@ -9,8 +9,11 @@
 
 pub mod audit;
 pub mod donations;
+pub mod drives;
 pub mod error;
+pub mod honors;
 pub mod idempotency;
+pub mod reports;
 pub mod scope;
 pub mod validate;
 
