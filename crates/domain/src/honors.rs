@@ -122,6 +122,50 @@ impl TierTable {
         self.reached(count)
             .filter(|&t| highest_award.is_none_or(|held| t > held))
     }
+
+    /// `tier` (a number from a request) when it is a configured threshold.
+    pub fn threshold(&self, tier: i64) -> Option<u32> {
+        u32::try_from(tier).ok().filter(|t| self.is_threshold(*t))
+    }
+
+    /// The award's name at `tier` (a stored number); None for a tier no longer configured.
+    pub fn name_of(&self, tier: i64) -> Option<&str> {
+        u32::try_from(tier)
+            .ok()
+            .and_then(|t| self.get(t))
+            .map(|t| t.name.as_str())
+    }
+}
+
+/// Why an award at a configured tier may not be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwardRefusal {
+    /// The donor already holds an award at `held`, at or above the tier: an award settles
+    /// every tier below it, so a lower or equal one adds nothing.
+    AlreadyHeld {
+        /// The highest tier held.
+        held: i64,
+    },
+    /// The donor's count by the award's day is below the tier.
+    NotReached {
+        /// Prior donations plus collected donations by the award's day.
+        count: i64,
+    },
+}
+
+/// Whether an award at threshold `tier` may be recorded for a donor whose highest award is
+/// `highest_held` and who had `count` donations by the award's day. The award held is
+/// checked first: a donor who holds the tier is told so even when the count would not reach
+/// it.
+pub fn check_award(tier: u32, highest_held: Option<i64>, count: i64) -> Result<(), AwardRefusal> {
+    let tier = i64::from(tier);
+    if let Some(held) = highest_held.filter(|h| *h >= tier) {
+        return Err(AwardRefusal::AlreadyHeld { held });
+    }
+    if count < tier {
+        return Err(AwardRefusal::NotReached { count });
+    }
+    Ok(())
 }
 
 impl TryFrom<Vec<Tier>> for TierTable {
@@ -223,6 +267,59 @@ mod tests {
                 t.due_tier(count, held),
                 want,
                 "count {count}, held {held:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn threshold_and_name_of_read_numbers_from_outside() {
+        let t = TierTable::default();
+        // (number, configured threshold, name)
+        let cases: &[(i64, Option<u32>, Option<&str>)] = &[
+            (5, Some(5), Some("Giấy khen của Hội Chữ thập đỏ tỉnh")),
+            (100, Some(100), Some("Bằng khen của Bộ Y tế")),
+            (6, None, None),
+            (0, None, None),
+            (-5, None, None),
+            (i64::from(u32::MAX) + 5, None, None),
+        ];
+        for &(n, threshold, name) in cases {
+            assert_eq!(t.threshold(n), threshold, "{n}");
+            assert_eq!(t.name_of(n), name, "{n}");
+        }
+    }
+
+    #[test]
+    fn check_award_held_first_then_count() {
+        // (tier, highest held, count, answer)
+        type Case = (u32, Option<i64>, i64, Result<(), AwardRefusal>);
+        let cases: &[Case] = &[
+            (5, None, 5, Ok(())),
+            (5, None, 40, Ok(())),
+            (5, None, 4, Err(AwardRefusal::NotReached { count: 4 })),
+            (10, Some(5), 10, Ok(())),
+            (10, Some(5), 9, Err(AwardRefusal::NotReached { count: 9 })),
+            (
+                10,
+                Some(10),
+                12,
+                Err(AwardRefusal::AlreadyHeld { held: 10 }),
+            ),
+            (
+                10,
+                Some(15),
+                20,
+                Err(AwardRefusal::AlreadyHeld { held: 15 }),
+            ),
+            // Held wins over a count that falls short.
+            (10, Some(10), 0, Err(AwardRefusal::AlreadyHeld { held: 10 })),
+            (5, Some(0), 5, Ok(())),
+        ];
+        for &(tier, held, count, want) in cases {
+            assert_eq!(
+                check_award(tier, held, count),
+                want,
+                "tier {tier}, held {held:?}, count {count}"
             );
         }
     }

@@ -9,9 +9,12 @@
 
 pub mod audit;
 pub mod donations;
+pub mod drives;
 pub mod error;
+pub mod honors;
 pub mod idempotency;
 pub mod maintenance;
+pub mod reports;
 pub mod scope;
 pub mod validate;
 
