@@ -8,9 +8,11 @@
 //! if it does.
 
 pub mod audit;
+pub mod auth;
 pub mod donations;
 pub mod error;
 pub mod idempotency;
+pub mod org;
 pub mod scope;
 pub mod validate;
 

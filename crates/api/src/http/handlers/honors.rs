@@ -244,7 +244,7 @@ pub async fn eligible(
             "format": "csv",
         });
         state
-            .write_http(move |conn| {
+            .write(move |conn| {
                 audit::append(conn, AuditRecord::by(&user, "honors_exported", detail))
             })
             .await?;
