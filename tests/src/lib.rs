@@ -170,13 +170,15 @@ impl TestApp {
         let (addr, handle) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("server started");
-        let admin_id = hienmau_api::http::handlers::org::create_user_blocking(
+        let admin_id = hienmau_api::cli::create_user(
             &state,
-            "admin",
-            PASSWORD,
-            hienmau_api::http::auth::Role::Admin,
-            None,
-            None,
+            hienmau_api::app::org::NewAccount {
+                username: "admin".to_owned(),
+                password: PASSWORD.to_owned(),
+                role: hienmau_api::http::auth::Role::Admin,
+                chapter_id: None,
+                hospital_id: None,
+            },
         )
         .expect("admin user");
         let mut app = TestApp {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
 
+use crate::app::org::{self, CreatedBy, NewAccount};
 use crate::http::auth::Role;
 use crate::http::startup;
 use crate::settings::Settings;
@@ -193,18 +194,34 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
                 .read_line(&mut password)
                 .map_err(|e| format!("reading the password: {e}"))?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
-            let id = crate::http::handlers::org::create_user_blocking(
+            let id = create_user(
                 &state,
-                &username,
-                &password,
-                role,
-                chapter.map(|c| c.to_string()),
-                hospital.map(|h| h.to_string()),
+                NewAccount {
+                    username,
+                    password,
+                    role,
+                    chapter_id: chapter.map(|c| c.to_string()),
+                    hospital_id: hospital.map(|h| h.to_string()),
+                },
             )?;
             println!("{id}");
             Ok(())
         }
     }
+}
+
+/// `hienmau user create`: the rules of `POST /users`, the audit entry naming the command line
+/// instead of a caller. Answers the new user's id. (The test harness creates its admin so.)
+pub fn create_user(state: &crate::AppState, account: NewAccount) -> Result<String, String> {
+    org::check_new_user(&account).map_err(|e| e.to_string())?;
+    let password_hash = crate::http::auth::password::hash_blocking(&account.password)?;
+    let cmd = account.with_hash(password_hash);
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let user = hienmau_db::write_tx(&mut conn, |tx| {
+        org::create_user(tx, CreatedBy::Operator { via: "cli" }, cmd)
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(user.id)
 }
 
 /// Migrates (retrying in the background while the database is down), then serves.

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
-use hienmau_db::models::{Donor, Drive, EmergencyRequest, Event, Hospital, User};
+use hienmau_db::models::{Donor, Drive, EmergencyRequest, Event, Hospital};
 use hienmau_db::repo::{chapters, donors, drives, emergency, events, hospitals};
 use hienmau_db::DbConn;
 use hienmau_domain::text::fold;
@@ -20,6 +20,7 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use crate::app::donations::{self as service, Ctx, DonationBody, Outcome, Target};
+use crate::app::org::{self, CreatedBy, NewAccount};
 use crate::http::auth::Role;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -413,19 +414,18 @@ fn load_in(
             (Role::Hospital, _) => (None, Some(hospital.id.clone()), hospital.name.clone()),
             _ => (None, None, "the whole province".to_owned()),
         };
-        crate::http::handlers::org::insert_user(
+        let account = NewAccount {
+            username: username.to_owned(),
+            password: password.clone(),
+            role,
+            chapter_id,
+            hospital_id,
+        };
+        org::check_new_user(&account)?;
+        org::create_user(
             conn,
-            &User {
-                id: hienmau_db::new_id(),
-                username: username.to_owned(),
-                password_hash: hash,
-                role: role.as_str().to_owned(),
-                chapter_id,
-                hospital_id,
-                disabled: false,
-                created_at: now,
-                updated_at: now,
-            },
+            CreatedBy::Operator { via: "demo" },
+            account.with_hash(hash),
         )?;
         accounts.push(Account {
             username: username.to_owned(),

@@ -574,7 +574,8 @@ pub fn import_donors(
                     "updated": updated, "unchanged": unchanged, "invalid": invalid,
                 }),
             ),
-        )?;
+        )
+        .map_err(ApiError::from)?;
         Ok::<_, ImportError>((created, updated, unchanged))
     })?;
     report.created = created;

@@ -37,16 +37,6 @@ pub enum Backend {
     Sqlite,
 }
 
-impl DbConn {
-    /// The backend of this connection.
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbConn::Pg(_) => Backend::Postgres,
-            DbConn::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-}
-
 /// A parsed `DATABASE_URL`. We pick the backend from the scheme ourselves: the derived
 /// `establish` tries each backend in turn and could open a SQLite file named like a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

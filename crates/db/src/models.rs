@@ -37,7 +37,7 @@ pub struct Hospital {
 }
 
 /// A person who signs in.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: String,
@@ -47,6 +47,20 @@ pub struct User {
     pub chapter_id: Option<String>,
     pub hospital_id: Option<String>,
     pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A new user: the columns a caller sets (`disabled` starts false, the column's default).
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub chapter_id: Option<String>,
+    pub hospital_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

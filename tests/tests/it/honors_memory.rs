@@ -83,13 +83,15 @@ fn measure(db: &TestDatabase) {
     let mut settings = hienmau_tests::test_settings(&db.url);
     settings.jwt_secret = Some(SECRET.to_owned());
     let state = hienmau_api::http::startup::build_state(settings).unwrap();
-    hienmau_api::http::handlers::org::create_user_blocking(
+    hienmau_api::cli::create_user(
         &state,
-        "honors",
-        hienmau_tests::PASSWORD,
-        hienmau_api::http::auth::Role::Honors,
-        None,
-        None,
+        hienmau_api::app::org::NewAccount {
+            username: "honors".to_owned(),
+            password: hienmau_tests::PASSWORD.to_owned(),
+            role: hienmau_api::http::auth::Role::Honors,
+            chapter_id: None,
+            hospital_id: None,
+        },
     )
     .unwrap();
     drop(state);

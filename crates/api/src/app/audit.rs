@@ -2,11 +2,12 @@
 //! hash-chained so that `hienmau audit verify` detects a changed, deleted or reordered entry.
 
 use hienmau_db::models::{AuditEntry, NewAuditEntry};
+use hienmau_db::repo::Page;
 use hienmau_db::DbConn;
 use sha2::Digest;
 
-use crate::http::auth::Actor;
-use crate::http::error::ApiError;
+use crate::app::error::AppError;
+use crate::app::scope::Actor;
 
 /// An entry to append.
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ impl AuditRecord {
 }
 
 /// Appends an entry on `conn` (inside the caller's transaction).
-pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), ApiError> {
+pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), AppError> {
     hienmau_db::repo::audit::lock_chain(conn)?;
     let prev_hash = hienmau_db::repo::audit::last_hash(conn)?;
     let mut entry = NewAuditEntry {
@@ -84,7 +85,7 @@ pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), ApiError> {
         actor_key_id: record.actor_key_id,
         hospital_id: record.hospital_id,
         request_id: record.request_id,
-        donor_ids: serde_json::to_string(&record.donor_ids).map_err(ApiError::internal)?,
+        donor_ids: serde_json::to_string(&record.donor_ids).map_err(AppError::internal)?,
         detail: record.detail.to_string(),
         prev_hash,
         hash: None,
@@ -170,7 +171,7 @@ pub struct Verification {
 /// entry's `prev_hash` no longer names its predecessor). The newest entries removed together
 /// leave a shorter valid chain: compare the count and last hash with an earlier copy (for
 /// example a daily export) to detect that.
-pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
+pub fn verify(conn: &mut DbConn) -> Result<Verification, AppError> {
     let mut entries = 0u64;
     let mut prev: Option<String> = None;
     let mut after = None;
@@ -203,4 +204,20 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
         entries,
         broken: None,
     })
+}
+
+/// A page of the log, newest first: `limit` entries before `before`, the key of the last entry
+/// of the previous page (its sequence number); a key this log never gave is unreadable.
+pub fn list(
+    conn: &mut DbConn,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Page<AuditEntry>, AppError> {
+    let before = before
+        .map(|key| {
+            key.parse::<i64>()
+                .map_err(|_| AppError::Unreadable("cursor is not one this API issued".to_owned()))
+        })
+        .transpose()?;
+    Ok(hienmau_db::repo::audit::list(conn, before, limit)?)
 }

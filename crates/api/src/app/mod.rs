@@ -8,12 +8,14 @@
 //! if it does.
 
 pub mod audit;
+pub mod auth;
 pub mod donations;
 pub mod drives;
 pub mod error;
 pub mod honors;
 pub mod idempotency;
 pub mod maintenance;
+pub mod org;
 pub mod reports;
 pub mod scope;
 pub mod validate;

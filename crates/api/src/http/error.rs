@@ -325,44 +325,6 @@ impl From<AppError> for ApiError {
     }
 }
 
-// Transitional: lets use cases call `app::audit::append` with `?` while it still returns
-// `ApiError`; remove once it returns `AppError` (nothing else should need it).
-impl From<ApiError> for AppError {
-    fn from(e: ApiError) -> Self {
-        match e {
-            ApiError::NotFound => AppError::NotFound,
-            ApiError::Forbidden => AppError::Forbidden,
-            ApiError::BadRequest(detail) => AppError::Unreadable(detail),
-            ApiError::Validation { detail, errors } => AppError::Invalid { detail, errors },
-            ApiError::Conflict {
-                detail,
-                existing_id,
-            } => AppError::Conflict {
-                detail,
-                existing_id,
-            },
-            ApiError::NotEligible {
-                reason,
-                message,
-                next_eligible_on,
-            } => AppError::NotEligible {
-                reason,
-                message,
-                next_eligible_on,
-            },
-            ApiError::IdempotencyKeyReused => AppError::KeyReused,
-            ApiError::RateLimited { retry_after_secs } => {
-                AppError::RateLimited { retry_after_secs }
-            }
-            ApiError::Unavailable => {
-                AppError::Database(DbError::Unavailable("unavailable".to_owned()))
-            }
-            ApiError::Internal(cause) => AppError::Internal(cause),
-            other => AppError::internal(other),
-        }
-    }
-}
-
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::internal(e)

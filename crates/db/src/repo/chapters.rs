@@ -55,15 +55,6 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Chapter>, DbError> {
         .load(conn)?)
 }
 
-/// The chapters of the subtree rooted at `root` (itself included).
-pub fn subtree(conn: &mut DbConn, root: &Chapter) -> Result<Vec<Chapter>, DbError> {
-    Ok(chapters::table
-        .filter(chapters::path.like(format!("{}%", root.path)))
-        .order(chapters::path.asc())
-        .select(Chapter::as_select())
-        .load(conn)?)
-}
-
 /// The first chapter with this name (used by the demo loader to stay idempotent).
 pub fn find_by_name(conn: &mut DbConn, name: &str) -> Result<Option<Chapter>, DbError> {
     Ok(chapters::table

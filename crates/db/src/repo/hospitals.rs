@@ -30,12 +30,3 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Hospital>, DbError> {
         .select(Hospital::as_select())
         .load(conn)?)
 }
-
-/// The first hospital with this name (the demo loader's idempotency).
-pub fn find_by_name(conn: &mut DbConn, name: &str) -> Result<Option<Hospital>, DbError> {
-    Ok(hospitals::table
-        .filter(hospitals::name.eq(name))
-        .select(Hospital::as_select())
-        .first(conn)
-        .optional()?)
-}

@@ -2,17 +2,18 @@
 
 use diesel::prelude::*;
 
-use crate::models::{Chapter, User, UserChanges};
+use crate::models::{Chapter, NewUser, User, UserChanges};
 use crate::repo::Page;
 use crate::schema::{chapters, users};
 use crate::{DbConn, DbError};
 
-/// Inserts a user; a taken username is a unique violation on `username`.
-pub fn insert(conn: &mut DbConn, row: &User) -> Result<(), DbError> {
+/// Inserts a user and reads it back (with the defaults the database filled in); a taken
+/// username is a unique violation on `username`.
+pub fn insert(conn: &mut DbConn, row: &NewUser) -> Result<User, DbError> {
     diesel::insert_into(users::table)
         .values(row)
         .execute(conn)?;
-    Ok(())
+    find(conn, &row.id)?.ok_or(DbError::NotFound)
 }
 
 /// One user, or None.

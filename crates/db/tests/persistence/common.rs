@@ -8,7 +8,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use hienmau_db::models::{
-    Chapter, Donation, Donor, Drive, EmergencyRequest, Event, Hospital, User,
+    Chapter, Donation, Donor, Drive, EmergencyRequest, Event, Hospital, NewUser, User,
 };
 use hienmau_db::repo::{chapters, hospitals, users};
 use hienmau_db::testing::TestDatabase;
@@ -52,19 +52,17 @@ pub fn hospital(conn: &mut DbConn, name: &str) -> Hospital {
 
 pub fn user(conn: &mut DbConn, username: &str) -> User {
     let t = now();
-    let row = User {
+    let row = NewUser {
         id: new_id(),
         username: username.to_owned(),
         password_hash: "$argon2id$stub".to_owned(),
         role: "admin".to_owned(),
         chapter_id: None,
         hospital_id: None,
-        disabled: false,
         created_at: t,
         updated_at: t,
     };
-    users::insert(conn, &row).expect("user");
-    row
+    users::insert(conn, &row).expect("user")
 }
 
 /// A donor row with only the required fields (the rest NULL or default).

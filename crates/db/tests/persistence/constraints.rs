@@ -2,7 +2,7 @@
 //! backends, foreign keys as `ForeignKeyViolation`, and the audit log refuses changes.
 
 use diesel::prelude::*;
-use hienmau_db::models::{ApiKey, Award, Chapter, IdempotencyRecord, NewAuditEntry, User};
+use hienmau_db::models::{ApiKey, Award, Chapter, IdempotencyRecord, NewAuditEntry, NewUser};
 use hienmau_db::repo::{audit, awards, donations, donors, drives, events, users};
 use hienmau_db::schema::{api_keys, audit_log, chapters, idempotency_keys};
 use hienmau_db::{new_id, now, DbError};
@@ -92,9 +92,15 @@ fn unique_constraints_fire() {
 
         // users.username.
         let u = user(conn, "admin");
-        let dup = User {
+        let dup = NewUser {
             id: new_id(),
-            ..u.clone()
+            username: u.username.clone(),
+            password_hash: u.password_hash.clone(),
+            role: u.role.clone(),
+            chapter_id: None,
+            hospital_id: None,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
         };
         assert_unique_on(users::insert(conn, &dup), "username");
 

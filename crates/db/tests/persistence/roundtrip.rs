@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use hienmau_db::models::{
-    ApiKey, Award, DonorResponse, IdempotencyRecord, NewAuditEntry, User, UserChanges,
+    ApiKey, Award, DonorResponse, IdempotencyRecord, NewAuditEntry, NewUser, User, UserChanges,
 };
 use hienmau_db::repo::{
     audit, awards, chapters, donations, donors, drives, emergency, events, hospitals, idempotency,
@@ -38,33 +38,46 @@ fn every_table_round_trips() {
         let h = hospital(conn, "Bệnh viện Đa khoa tỉnh Lào Cai");
         assert_eq!(hospitals::find(conn, &h.id).expect("find"), Some(h.clone()));
 
-        // users: every optional column set, then changed.
+        // users: every optional column set, `disabled` from its default, then changed.
         let t = now();
-        let u = User {
+        let new = NewUser {
             id: new_id(),
             username: "điều-phối".to_owned(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$abc$def".to_owned(),
             role: "coordinator".to_owned(),
             chapter_id: Some(child.id.clone()),
             hospital_id: Some(h.id.clone()),
-            disabled: true,
             created_at: t,
             updated_at: t,
         };
-        users::insert(conn, &u).expect("user");
+        let u = users::insert(conn, &new).expect("user");
+        assert_eq!(
+            u,
+            User {
+                id: new.id.clone(),
+                username: new.username.clone(),
+                password_hash: new.password_hash.clone(),
+                role: new.role.clone(),
+                chapter_id: new.chapter_id.clone(),
+                hospital_id: new.hospital_id.clone(),
+                disabled: false,
+                created_at: t,
+                updated_at: t,
+            }
+        );
         assert_eq!(users::find(conn, &u.id).expect("find"), Some(u.clone()));
         let later = now();
         let changed = users::update(
             conn,
             &u.id,
             &UserChanges {
-                disabled: Some(false),
+                disabled: Some(true),
                 updated_at: Some(later),
                 ..Default::default()
             },
         )
         .expect("update user");
-        assert!(!changed.disabled);
+        assert!(changed.disabled);
         assert_eq!(changed.updated_at, later);
 
         // api_keys: no repository yet; straight diesel, revoked_at set and NULL.

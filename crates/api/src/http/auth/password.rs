@@ -11,9 +11,6 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use crate::http::error::ApiError;
 use crate::http::limits::WorkGate;
 
-/// The smallest password accepted (the contract's rule).
-pub const MIN_PASSWORD_CHARS: usize = 12;
-
 /// Hashes and verifies passwords.
 pub struct Hasher {
     gate: WorkGate,

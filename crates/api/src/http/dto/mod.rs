@@ -1,8 +1,12 @@
 //! Request and response types shared by every area: paging and list pages, and the OpenAPI
 //! names of types the use cases define without knowing of OpenAPI.
 
+pub mod audit;
+pub mod auth;
 pub mod drives;
 pub mod honors;
+pub mod ops;
+pub mod org;
 pub mod reports;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -2,18 +2,11 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
+use crate::http::dto::ops::Health;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-
-/// The health answer.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// Always `ok` while the process runs.
-    pub status: &'static str,
-}
 
 /// Liveness: 200 while the process runs, whatever the database does.
 #[utoipa::path(get, path = "/health", tag = "operations",

@@ -1,0 +1,128 @@
+//! Sign-in: which account a name signs in as, and the record of every attempt.
+//!
+//! Checking the password (slow on purpose, bounded per instance) and throttling repeated
+//! failures are the HTTP layer's; a sign-in here is two steps around them: [`account`] finds
+//! the account before the password is checked, [`finish`] records the outcome after.
+
+use hienmau_db::models::User;
+use hienmau_db::repo::users;
+use hienmau_db::DbConn;
+use hienmau_domain::Role;
+
+use crate::app::audit::{self, AuditRecord};
+use crate::app::error::AppError;
+use crate::app::validate::forbidden_in_text;
+
+/// Longer usernames cannot exist (sign-in treats them as unknown).
+const MAX_USERNAME_CHARS: usize = 256;
+
+/// The username a sign-in gave.
+#[derive(Debug, Clone)]
+pub struct SignInName {
+    /// A bounded copy with the characters no text may hold replaced: what logs, throttling
+    /// and the audit log keep. For a name an account can have, the name itself.
+    pub shown: String,
+    /// False for a name no account can have (control characters, which PostgreSQL refuses in
+    /// text, or over 256 characters): it is looked up as nobody.
+    plausible: bool,
+}
+
+impl SignInName {
+    /// Reads the name as given.
+    pub fn new(given: &str) -> Self {
+        let plausible =
+            given.chars().count() <= MAX_USERNAME_CHARS && !given.chars().any(forbidden_in_text);
+        let shown = given
+            .chars()
+            .take(MAX_USERNAME_CHARS)
+            .map(|c| if forbidden_in_text(c) { '\u{FFFD}' } else { c })
+            .collect();
+        Self { shown, plausible }
+    }
+}
+
+/// The enabled account `name` names, if any. An unknown name, a disabled account and a name
+/// no account can have are all None, so that they get the same answer as a wrong password.
+pub fn account(conn: &mut DbConn, name: &SignInName) -> Result<Option<User>, AppError> {
+    if !name.plausible {
+        return Ok(None);
+    }
+    Ok(users::find_by_username(conn, &name.shown)?.filter(|u| !u.disabled))
+}
+
+/// A sign-in whose password was checked.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The name given.
+    pub name: SignInName,
+    /// The caller's address.
+    pub address: String,
+    /// The account signed in to: [`account`]'s answer when the password matched, else None.
+    pub account: Option<User>,
+}
+
+/// The account a sign-in succeeded for: what its token carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedIn {
+    /// The user id.
+    pub user_id: String,
+    /// The role.
+    pub role: Role,
+    /// A coordinator's chapter.
+    pub chapter_id: Option<String>,
+    /// A hospital user's hospital.
+    pub hospital_id: Option<String>,
+}
+
+/// Records the attempt in the audit log (and the service log); the signed-in account, or None
+/// when the sign-in is refused.
+pub fn finish(tx: &mut DbConn, attempt: Attempt) -> Result<Option<SignedIn>, AppError> {
+    let Attempt {
+        name,
+        address,
+        account,
+    } = attempt;
+    let username = name.shown;
+    let detail = serde_json::json!({ "username": username, "address": address });
+    let Some(user) = account else {
+        tracing::info!(%username, %address, outcome = "failure", "sign-in");
+        audit::append(tx, AuditRecord::system("sign_in_failed", detail))?;
+        return Ok(None);
+    };
+    let role = Role::parse(&user.role).map_err(|_| AppError::internal("stored role"))?;
+    tracing::info!(%username, %address, user_id = %user.id, outcome = "success", "sign-in");
+    audit::append(
+        tx,
+        AuditRecord::system("sign_in", detail).by_user(Some(user.id.clone())),
+    )?;
+    Ok(Some(SignedIn {
+        user_id: user.id,
+        role,
+        chapter_id: user.chapter_id,
+        hospital_id: user.hospital_id,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_no_account_can_have_are_nobody_and_shown_bounded() {
+        let cases: &[(&str, bool, &str)] = &[
+            ("admin", true, "admin"),
+            ("điều-phối", true, "điều-phối"),
+            ("ad\u{0}min", false, "ad\u{FFFD}min"),
+            ("a\u{202E}b", false, "a\u{FFFD}b"),
+        ];
+        for (given, plausible, shown) in cases {
+            let name = SignInName::new(given);
+            assert_eq!(name.plausible, *plausible, "{given:?}");
+            assert_eq!(name.shown, *shown, "{given:?}");
+        }
+        let long = SignInName::new(&"x".repeat(300));
+        assert!(!long.plausible);
+        assert_eq!(long.shown.chars().count(), MAX_USERNAME_CHARS);
+        assert!(SignInName::new(&"x".repeat(256)).plausible);
+    }
+}

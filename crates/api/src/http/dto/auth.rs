@@ -1,0 +1,49 @@
+//! Request and response types of sign-in.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::auth::SignedIn;
+use crate::http::auth::jwt::{Claims, JwtKeys};
+use crate::http::error::ApiError;
+
+/// Sign-in credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// An access token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// The JWT to send as `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+impl TokenResponse {
+    /// A token for the signed-in account, valid from now.
+    pub fn issue(jwt: &JwtKeys, signed_in: SignedIn) -> Result<Self, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: signed_in.user_id,
+            role: signed_in.role,
+            chapter_id: signed_in.chapter_id,
+            hospital_id: signed_in.hospital_id,
+            iat: now,
+            exp: now + jwt.ttl_seconds,
+        };
+        Ok(Self {
+            access_token: jwt.issue(&claims).map_err(ApiError::internal)?,
+            token_type: "Bearer",
+            expires_in: jwt.ttl_seconds,
+        })
+    }
+}
