@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod donations;
+pub mod donors;
 pub mod error;
 pub mod idempotency;
 pub mod scope;
