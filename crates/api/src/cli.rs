@@ -166,7 +166,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
                 chapter: chapter.map(|c| c.to_string()),
                 skip_invalid,
             };
-            match crate::import::import_donors(&state, &file, &opts) {
+            match crate::import::import_donors(&state.pool, &state.ctx(), &file, &opts) {
                 Ok(report) => {
                     print_import(&report);
                     Ok(())

@@ -10,16 +10,17 @@
 use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
-use hienmau_db::models::{Donor, Drive, EmergencyRequest, Event, Hospital};
-use hienmau_db::repo::{chapters, donors, drives, emergency, events, hospitals};
+use hienmau_db::models::{Drive, EmergencyRequest, Event, Hospital};
+use hienmau_db::repo::{chapters, drives, emergency, events, hospitals};
 use hienmau_db::DbConn;
 use hienmau_domain::text::fold;
-use hienmau_domain::{BloodGroup, Component};
+use hienmau_domain::{BloodGroup, Component, DonorDraft, Sex};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use crate::app::donations::{self as service, Ctx, DonationBody, Outcome, Target};
+use crate::app::donors as app_donors;
 use crate::app::org::{self, CreatedBy, NewAccount};
 use crate::http::auth::Role;
 use crate::http::error::ApiError;
@@ -436,7 +437,8 @@ fn load_in(
     }
 
     let interval_days = u64::try_from(state.settings.eligibility.long_interval_days).unwrap_or(84);
-    // Donors.
+    // Donors, through the one registration path.
+    let app_ctx = state.ctx();
     let mut people = Vec::with_capacity(DONORS);
     let mut taken = HashSet::new();
     for i in 0..DONORS {
@@ -478,7 +480,7 @@ fn load_in(
         } as f64;
         let commune = *pick(&mut rng, &COMMUNES);
         // A fifth bring a paper history; a few of those are close to an honor.
-        let (prior, prior_last) = if i % 5 == 0 {
+        let (prior, prior_last): (i32, Option<NaiveDate>) = if i % 5 == 0 {
             let n = if i % 35 == 0 {
                 rng.gen_range(3..=9)
             } else {
@@ -500,42 +502,29 @@ fn load_in(
         } else {
             Some(blood_group(&mut rng))
         };
-        let row = Donor {
-            id: hienmau_db::new_id(),
-            name_folded: fold(&full_name),
+        // Drawn in this order to keep the seeded data as it always was.
+        let national_id = (i % 4 != 3).then(|| national_id(&mut rng, female, dob, &mut taken));
+        let phone = format!("09{:08}", rng.gen_range(0..100_000_000));
+        let reserve_since = reserve.then(|| day(1, 1) - chrono::Days::new(rng.gen_range(0..900)));
+        let chapter_id = chapter_ids[rng.gen_range(0..chapter_ids.len())].clone();
+        let draft = DonorDraft {
             full_name,
             date_of_birth: dob,
-            sex: if female { "female" } else { "male" }.to_owned(),
-            national_id: (i % 4 != 3).then(|| national_id(&mut rng, female, dob, &mut taken)),
+            sex: if female { Sex::Female } else { Sex::Male },
+            national_id,
             blood_group: group
                 .map(|g| g.as_str().to_owned())
                 .or_else(|| reserve.then(|| "O+".to_owned())),
-            phone: Some(format!("09{:08}", rng.gen_range(0..100_000_000))),
+            phone: Some(phone),
             province: Some("Lào Cai".to_owned()),
-            province_folded: Some(fold("Lào Cai")),
             commune: Some(commune.to_owned()),
-            commune_folded: Some(fold(commune)),
             weight_kg: Some(weight),
-            reserve,
-            reserve_since: reserve.then(|| day(1, 1) - chrono::Days::new(rng.gen_range(0..900))),
-            prior_donations: prior,
+            prior_donations: i64::from(prior),
             prior_last_donation_on: prior_last,
-            chapter_id: Some(chapter_ids[rng.gen_range(0..chapter_ids.len())].clone()),
-            collected_count: 0,
-            first_collected_on: None,
-            last_donation_at: None,
-            last_component: None,
-            next_eligible_on: None,
-            deferred_until: None,
-            permanently_deferred: false,
-            created_at: now,
-            updated_at: now,
-            last_chapter_id: None,
         };
-        donors::insert(conn, &row)?;
-        if prior_last.is_some() {
-            service::refresh_stats(conn, &state.settings.eligibility, &row.id)?;
-        }
+        let details = app_donors::validated(draft, app_ctx.today())?;
+        let row = app_donors::new_donor(details, reserve_since, Some(chapter_id), now);
+        app_donors::insert(conn, &app_ctx, &row)?;
         people.push(Person {
             id: row.id,
             dob,

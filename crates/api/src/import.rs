@@ -35,15 +35,14 @@ use diesel::prelude::*;
 use hienmau_db::models::{Donor, DonorChanges};
 use hienmau_db::repo::{chapters, donors};
 use hienmau_db::schema::donors as donors_t;
-use hienmau_db::DbConn;
+use hienmau_db::{DbConn, DbPool};
 use hienmau_domain::text::fold;
-use hienmau_domain::Sex;
+use hienmau_domain::{DonorDetails, DonorDraft, Sex};
 
 use crate::app::audit::{self, AuditRecord};
 use crate::app::donations::refresh_stats;
-use crate::http::error::{ApiError, FieldError};
-use crate::http::handlers::donors::{validate, Candidate, Valid};
-use crate::http::state::AppState;
+use crate::app::donors::{self as app_donors, new_donor};
+use crate::app::{AppError, Ctx, FieldError};
 
 /// The columns an import understands, each with the header names it accepts (compared after
 /// [`header_key`]).
@@ -220,10 +219,10 @@ pub enum ImportError {
     Database(String),
 }
 
-impl From<ApiError> for ImportError {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for ImportError {
+    fn from(e: AppError) -> Self {
         match e {
-            ApiError::Internal(cause) => ImportError::Database(cause),
+            AppError::Internal(cause) => ImportError::Database(cause),
             other => ImportError::Database(other.to_string()),
         }
     }
@@ -232,7 +231,7 @@ impl From<ApiError> for ImportError {
 /// A validated row.
 struct Row {
     line: u64,
-    valid: Valid,
+    valid: DonorDetails,
     reserve: bool,
 }
 
@@ -406,8 +405,8 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
         };
         let full_name = cell("full_name").unwrap_or_default();
         let valid = match (date_of_birth, sex) {
-            (Some(date_of_birth), Some(sex)) => validate(
-                Candidate {
+            (Some(date_of_birth), Some(sex)) => {
+                let draft = DonorDraft {
                     full_name,
                     date_of_birth,
                     sex,
@@ -419,10 +418,15 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
                     weight_kg,
                     prior_donations,
                     prior_last_donation_on,
-                },
-                today,
-                &mut errors,
-            ),
+                };
+                match draft.validate(today) {
+                    Ok(valid) => Some(valid),
+                    Err(problems) => {
+                        errors.extend(problems.into_iter().map(FieldError::from));
+                        None
+                    }
+                }
+            }
             _ => {
                 if full_name.is_empty() {
                     errors.push(FieldError::new("full_name", "must not be empty"));
@@ -444,9 +448,9 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
 
 /// The registered donor a row stands for: by national id when the row has one, else by
 /// folded name, date of birth and phone.
-fn find_match(conn: &mut DbConn, v: &Valid) -> Result<Option<Donor>, ApiError> {
+fn find_match(conn: &mut DbConn, v: &DonorDetails) -> Result<Option<Donor>, AppError> {
     if let Some(nid) = &v.national_id {
-        return Ok(donors::find_by_national_id(conn, nid)?);
+        return Ok(donors::find_by_national_id(conn, nid.as_str())?);
     }
     let mut q = donors_t::table
         .filter(donors_t::name_folded.eq(v.name_folded.clone()))
@@ -455,7 +459,7 @@ fn find_match(conn: &mut DbConn, v: &Valid) -> Result<Option<Donor>, ApiError> {
         .select(Donor::as_select())
         .into_boxed();
     q = match &v.phone {
-        Some(p) => q.filter(donors_t::phone.eq(p.clone())),
+        Some(p) => q.filter(donors_t::phone.eq(p.as_str().to_owned())),
         None => q.filter(donors_t::phone.is_null()),
     };
     Ok(q.first(conn)
@@ -463,9 +467,10 @@ fn find_match(conn: &mut DbConn, v: &Valid) -> Result<Option<Donor>, ApiError> {
         .map_err(hienmau_db::DbError::from)?)
 }
 
-/// Imports the register at `path` (see the module documentation).
+/// Imports the register at `path` (see the module documentation) on a connection of `pool`.
 pub fn import_donors(
-    state: &AppState,
+    pool: &DbPool,
+    ctx: &Ctx,
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
@@ -477,7 +482,7 @@ pub fn import_donors(
             path.display()
         ))
     })?;
-    let today = state.zone.today();
+    let today = ctx.today();
     let (rows, bad, ignored_columns) = read_rows(&text, today)?;
     let mut report = ImportReport {
         invalid: bad,
@@ -488,15 +493,14 @@ pub fn import_donors(
         return Err(ImportError::Invalid(report));
     }
 
-    let mut conn = state
-        .pool
+    let mut conn = pool
         .get()
         .map_err(|e| ImportError::Database(format!("no database connection: {e}")))?;
     let file_name = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let rules = state.settings.eligibility.clone();
+    let rules = &ctx.settings.eligibility;
     let chapter = opts.chapter.clone();
     let invalid = report.invalid.len();
     let (created, updated, unchanged) = hienmau_db::write_tx(&mut conn, |conn| {
@@ -522,45 +526,15 @@ pub fn import_donors(
                         updated_at: Some(hienmau_db::now()),
                         ..DonorChanges::default()
                     };
-                    donors::update(conn, &existing.id, &changes).map_err(ApiError::from)?;
-                    refresh_stats(conn, &rules, &existing.id)?;
+                    donors::update(conn, &existing.id, &changes)?;
+                    refresh_stats(conn, rules, &existing.id).map_err(AppError::from)?;
                     updated += 1;
                 }
                 None => {
-                    let now = hienmau_db::now();
-                    let donor = Donor {
-                        id: hienmau_db::new_id(),
-                        full_name: v.full_name,
-                        name_folded: v.name_folded,
-                        date_of_birth: v.date_of_birth,
-                        sex: v.sex.as_str().to_owned(),
-                        national_id: v.national_id,
-                        blood_group: v.blood_group,
-                        phone: v.phone,
-                        province: v.province,
-                        province_folded: v.province_folded,
-                        commune: v.commune,
-                        commune_folded: v.commune_folded,
-                        weight_kg: v.weight_kg,
-                        reserve: row.reserve,
-                        reserve_since: row.reserve.then_some(today),
-                        prior_donations: v.prior_donations,
-                        prior_last_donation_on: v.prior_last_donation_on,
-                        chapter_id: chapter.clone(),
-                        collected_count: 0,
-                        first_collected_on: None,
-                        last_donation_at: None,
-                        last_component: None,
-                        next_eligible_on: None,
-                        deferred_until: None,
-                        permanently_deferred: false,
-                        created_at: now,
-                        updated_at: now,
-                        last_chapter_id: None,
-                    };
-                    donors::insert(conn, &donor)
+                    let reserve_since = row.reserve.then_some(today);
+                    let new = new_donor(v, reserve_since, chapter.clone(), ctx.now);
+                    app_donors::insert(conn, ctx, &new)
                         .map_err(|e| ImportError::Database(format!("line {}: {e}", row.line)))?;
-                    refresh_stats(conn, &rules, &donor.id)?;
                     created += 1;
                 }
             }
@@ -574,8 +548,7 @@ pub fn import_donors(
                     "updated": updated, "unchanged": unchanged, "invalid": invalid,
                 }),
             ),
-        )
-        .map_err(ApiError::from)?;
+        )?;
         Ok::<_, ImportError>((created, updated, unchanged))
     })?;
     report.created = created;

@@ -123,6 +123,33 @@ pub struct Donor {
     pub last_chapter_id: Option<String>,
 }
 
+/// A new donor: the person's details and where they registered. The counters the donation
+/// transaction keeps start from the columns' defaults (zero, false, NULL).
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = donors)]
+pub struct NewDonor {
+    pub id: String,
+    pub full_name: String,
+    pub name_folded: String,
+    pub date_of_birth: NaiveDate,
+    pub sex: String,
+    pub national_id: Option<String>,
+    pub blood_group: Option<String>,
+    pub phone: Option<String>,
+    pub province: Option<String>,
+    pub province_folded: Option<String>,
+    pub commune: Option<String>,
+    pub commune_folded: Option<String>,
+    pub weight_kg: Option<f64>,
+    pub reserve: bool,
+    pub reserve_since: Option<NaiveDate>,
+    pub prior_donations: i32,
+    pub prior_last_donation_on: Option<NaiveDate>,
+    pub chapter_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
 /// What a donor update may change: the person's details. `Option<Option<_>>` distinguishes
 /// "leave" (None) from "clear" (Some(None)).
 #[derive(Debug, Clone, Default, AsChangeset)]

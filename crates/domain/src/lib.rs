@@ -68,6 +68,7 @@ macro_rules! string_enum {
 
 pub mod blood;
 pub mod calendar;
+pub mod donor;
 pub mod eligibility;
 pub mod error;
 pub mod honors;
@@ -78,6 +79,7 @@ pub mod text;
 
 pub use blood::{compatibility, donor_groups_for, Abo, BloodGroup, Component, Match};
 pub use calendar::Zone;
+pub use donor::{DonorDetails, DonorDraft, DonorFigures, DonorRecord, FieldProblem};
 pub use eligibility::{
     Deferral, Donor, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
 };

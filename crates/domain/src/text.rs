@@ -34,10 +34,72 @@ pub fn fold_words(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Why a free-text value is refused; the `Display` is the message shown for the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextProblem {
+    /// Empty after trimming.
+    Empty,
+    /// Longer than the field allows (its maximum in characters).
+    TooLong(usize),
+    /// Holds a character [`forbidden_in_text`] refuses.
+    ControlCharacters,
+}
+
+impl std::fmt::Display for TextProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextProblem::Empty => f.write_str("must not be empty"),
+            TextProblem::TooLong(max) => write!(f, "must be at most {max} characters"),
+            TextProblem::ControlCharacters => f.write_str("must not contain control characters"),
+        }
+    }
+}
+
+/// Checks a text field's value, already trimmed: not empty, at most `max_chars` characters,
+/// no character [`forbidden_in_text`] refuses (checked in that order; the first fault wins).
+pub fn check_text(value: &str, max_chars: usize) -> Result<(), TextProblem> {
+    if value.is_empty() {
+        Err(TextProblem::Empty)
+    } else if value.chars().count() > max_chars {
+        Err(TextProblem::TooLong(max_chars))
+    } else if value.chars().any(forbidden_in_text) {
+        Err(TextProblem::ControlCharacters)
+    } else {
+        Ok(())
+    }
+}
+
+/// Characters no text field accepts: control characters (C0, DEL, C1; NUL is also refused by
+/// PostgreSQL) and the bidirectional overrides and isolates that make text display other than
+/// it reads ("Trojan source").
+pub fn forbidden_in_text(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn text_checks() {
+        for (value, max, want) in [
+            ("Dung", 200, Ok(())),
+            ("", 200, Err(TextProblem::Empty)),
+            ("abcd", 3, Err(TextProblem::TooLong(3))),
+            ("Đặng", 4, Ok(())),
+            ("a\u{0}b", 200, Err(TextProblem::ControlCharacters)),
+            ("a\u{202E}b", 200, Err(TextProblem::ControlCharacters)),
+            ("a\u{2067}b", 200, Err(TextProblem::ControlCharacters)),
+            ("a\u{85}b", 200, Err(TextProblem::ControlCharacters)),
+        ] {
+            assert_eq!(check_text(value, max), want, "{value:?}");
+        }
+        assert_eq!(
+            TextProblem::TooLong(100).to_string(),
+            "must be at most 100 characters"
+        );
+    }
 
     #[test]
     fn folds() {

@@ -156,7 +156,7 @@ backend_tests! {
                 first_collected_on: None, last_donation_at: None, last_component: None, next_eligible_on: None,
                 deferred_until: None, permanently_deferred: false, created_at: now, updated_at: now, last_chapter_id: None,
             };
-            hienmau_db::repo::donors::insert(&mut conn, &row).unwrap();
+            hienmau_db::repo::donors::insert_row(&mut conn, &row).unwrap();
             id
         }).collect();
         drop(conn);

@@ -349,7 +349,7 @@ backend_tests! {
         let mut ids = Vec::new();
         for _ in 0..900 {
             let d = tier_donor(&mut rng, today, now);
-            hienmau_db::repo::donors::insert(&mut conn, &d).unwrap();
+            hienmau_db::repo::donors::insert_row(&mut conn, &d).unwrap();
             ids.push(d.id);
         }
         for (n, id) in ids.iter().enumerate() {

@@ -57,7 +57,7 @@ fn measure(db: &TestDatabase) {
             let mut row = donor_row(&format!("Nguyễn Thị Hồng {n:06}"), 5 + (n % 30) as i32);
             row.phone = Some(format!("09{:08}", n));
             row.commune = Some("Phường Cốc Lếu".to_owned());
-            repo::donors::insert(c, &row)?;
+            repo::donors::insert_row(c, &row)?;
             if n % 5 == 0 {
                 insert_donation(
                     c,

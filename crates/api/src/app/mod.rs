@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod auth;
 pub mod donations;
+pub mod donors;
 pub mod drives;
 pub mod error;
 pub mod honors;

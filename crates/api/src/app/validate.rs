@@ -17,31 +17,17 @@ pub fn check_year(field: &str, day: chrono::NaiveDate, errors: &mut Vec<FieldErr
     }
 }
 
-/// Trims a required text field; empty or longer than `max` characters is a field error.
+/// Trims a required text field; empty, longer than `max` characters or with control
+/// characters is a field error (the domain's text rule).
 pub fn required_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let v = value.trim();
-    if v.is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
-    } else if v.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    } else if v.chars().any(forbidden_in_text) {
-        errors.push(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+    if let Err(problem) = hienmau_domain::text::check_text(v, max) {
+        errors.push(FieldError::new(field, problem.to_string()));
     }
     v.to_owned()
 }
 
-/// Characters no text field accepts: control characters (C0, DEL, C1; NUL is also refused by
-/// PostgreSQL) and the bidirectional overrides and isolates that make text display other than
-/// it reads ("Trojan source").
-pub fn forbidden_in_text(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+pub use hienmau_domain::text::forbidden_in_text;
 
 /// A free-text query parameter (such as `q`): trimmed, blank is None; longer than `max`
 /// characters or with control characters is 422 naming the parameter.

@@ -135,7 +135,7 @@ use Role::{Admin, Coordinator, Honors, Hospital};
 const PUBLIC: &Policy = &Policy::PUBLIC;
 const ADMIN: &Policy = &Policy::roles(&[Admin], Scope::None);
 const ANY_ROLE: &Policy = &Policy::roles(&[Admin, Coordinator, Hospital, Honors], Scope::None);
-/// Donors are one shared registry (see `handlers::donors`): not scoped by chapter.
+/// Donors are one shared registry (see `app::donors`): not scoped by chapter.
 const DONOR_READ: &Policy = &Policy::roles(&[Admin, Coordinator, Honors], Scope::None);
 const DONOR_WRITE: &Policy = &Policy::roles(&[Admin, Coordinator], Scope::None);
 /// Drives, events and their donations: coordinators within their chapter's subtree.

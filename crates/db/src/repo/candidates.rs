@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamp};
+use hienmau_domain::Sex;
 
 use crate::models::Donor;
 use crate::repo::Db;
@@ -73,10 +74,10 @@ fn eligible(
         .filter(donor_responses::response.eq("declined"))
         .select(donor_responses::donor_id);
     let weight_ok = donors::weight_kg.is_null().or(donors::sex
-        .eq("female")
+        .eq(Sex::Female.as_str())
         .and(donors::weight_kg.ge(q.min_weight_female_kg))
         .or(donors::sex
-            .eq("male")
+            .eq(Sex::Male.as_str())
             .and(donors::weight_kg.ge(q.min_weight_male_kg))));
     query
         .filter(donors::permanently_deferred.eq(false))

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel::OptionalEmptyChangesetExtension;
 
-use crate::models::{Donor, DonorChanges, DonorStats};
+use crate::models::{Donor, DonorChanges, DonorStats, NewDonor};
 use crate::repo::{like_contains, split_cursor, Db, Page};
 use crate::schema::donors;
 use crate::{DbConn, DbError};
@@ -26,8 +26,19 @@ pub struct DonorFilter {
     pub reserve: Option<bool>,
 }
 
-/// Inserts a donor; a taken national id is a unique violation on `national_id`.
-pub fn insert(conn: &mut DbConn, row: &Donor) -> Result<(), DbError> {
+/// Inserts a new donor (counters from the column defaults); a taken national id is a unique
+/// violation on `national_id`.
+pub fn insert(conn: &mut DbConn, row: &NewDonor) -> Result<(), DbError> {
+    diesel::insert_into(donors::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a complete row, counters included: for fixtures that need a donor with a history
+/// without recording it donation by donation.
+#[cfg(feature = "testing")]
+pub fn insert_row(conn: &mut DbConn, row: &Donor) -> Result<(), DbError> {
     diesel::insert_into(donors::table)
         .values(row)
         .execute(conn)?;

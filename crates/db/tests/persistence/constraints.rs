@@ -29,12 +29,12 @@ fn unique_constraints_fire() {
         // donors.national_id (NULLs do not collide).
         let mut a = donor_row("a");
         a.national_id = Some("001090000001".to_owned());
-        donors::insert(conn, &a).expect("donor");
+        donors::insert_row(conn, &a).expect("donor");
         let mut b = donor_row("b");
         b.national_id = a.national_id.clone();
-        assert_unique_on(donors::insert(conn, &b), "national_id");
-        donors::insert(conn, &donor_row("c")).expect("NULL national id");
-        donors::insert(conn, &donor_row("d")).expect("second NULL national id");
+        assert_unique_on(donors::insert_row(conn, &b), "national_id");
+        donors::insert_row(conn, &donor_row("c")).expect("NULL national id");
+        donors::insert_row(conn, &donor_row("d")).expect("second NULL national id");
 
         // donations.unit_code and (event_id, client_ref).
         let ch = chapter(conn, "chapter", None);

@@ -77,7 +77,7 @@ fn donor_search_matches_filters_and_pages() {
             mk("tran  van an", None, None, None, false),
         ];
         for r in &rows {
-            donors::insert(conn, r).expect("donor");
+            donors::insert_row(conn, r).expect("donor");
         }
         let mut sorted = rows.clone();
         sorted.sort_by(|a, b| (&a.name_folded, &a.id).cmp(&(&b.name_folded, &b.id)));
@@ -257,7 +257,7 @@ fn donor_update_stats_and_lock() {
         let conn = &mut *pool.get().expect("conn");
         let mut d = donor_row("hoang van nam");
         d.phone = Some("0987000000".to_owned());
-        donors::insert(conn, &d).expect("donor");
+        donors::insert_row(conn, &d).expect("donor");
 
         let t = now();
         let updated = donors::update(
@@ -512,7 +512,7 @@ fn tally_counts_by_hand() {
             let mut d = donor_row(name);
             d.blood_group = group.map(str::to_owned);
             d.prior_donations = prior;
-            donors::insert(conn, &d).expect("donor");
+            donors::insert_row(conn, &d).expect("donor");
             d
         };
         let a = donor(conn, "a", Some("O+"), 0);
@@ -660,7 +660,7 @@ fn first_time_ties_and_history_order() {
         events::insert(conn, &ex).expect("event");
         events::insert(conn, &ey).expect("event");
         let d = donor_row("twin timestamps");
-        donors::insert(conn, &d).expect("donor");
+        donors::insert_row(conn, &d).expect("donor");
         // Two collections at the same instant at two drives: exactly one drive counts the
         // donor as first-time (ties broken by id).
         let t = at(2025, 3, 1, 8, 0);
@@ -699,7 +699,7 @@ fn client_refs_voids_and_awards() {
         let ev = event_row(&drive, date(2025, 3, 1));
         events::insert(conn, &ev).expect("event");
         let d = donor_row("donor");
-        donors::insert(conn, &d).expect("donor");
+        donors::insert_row(conn, &d).expect("donor");
 
         let mut row = donation_row(&d.id, &drive, &ev, at(2025, 3, 1, 8, 0));
         row.client_ref = Some("dev-1:1".to_owned());
@@ -847,7 +847,7 @@ fn emergency_requests_list_and_status() {
 
         // Responses by (recorded_at, id).
         let donor = donor_row("reserve donor");
-        donors::insert(conn, &donor).expect("donor");
+        donors::insert_row(conn, &donor).expect("donor");
         let mk = |resp: &str, t| DonorResponse {
             id: new_id(),
             request_id: r.id.clone(),

@@ -3,7 +3,8 @@
 
 use diesel::prelude::*;
 use hienmau_db::models::{
-    ApiKey, Award, DonorResponse, IdempotencyRecord, NewAuditEntry, NewUser, User, UserChanges,
+    ApiKey, Award, DonorResponse, IdempotencyRecord, NewAuditEntry, NewDonor, NewUser, User,
+    UserChanges,
 };
 use hienmau_db::repo::{
     audit, awards, chapters, donations, donors, drives, emergency, events, hospitals, idempotency,
@@ -126,9 +127,33 @@ fn every_table_round_trips() {
         full.next_eligible_on = Some(date(2025, 3, 1));
         full.deferred_until = Some(date(2025, 2, 1));
         full.permanently_deferred = true;
-        donors::insert(conn, &full).expect("donor");
+        donors::insert_row(conn, &full).expect("donor");
+        // The minimal one through the application's insert struct: the counters come from
+        // the columns' defaults, equal to the zeroed row.
         let minimal = donor_row("tran van an");
-        donors::insert(conn, &minimal).expect("donor");
+        let new = NewDonor {
+            id: minimal.id.clone(),
+            full_name: minimal.full_name.clone(),
+            name_folded: minimal.name_folded.clone(),
+            date_of_birth: minimal.date_of_birth,
+            sex: minimal.sex.clone(),
+            national_id: None,
+            blood_group: None,
+            phone: None,
+            province: None,
+            province_folded: None,
+            commune: None,
+            commune_folded: None,
+            weight_kg: None,
+            reserve: false,
+            reserve_since: None,
+            prior_donations: 0,
+            prior_last_donation_on: None,
+            chapter_id: None,
+            created_at: minimal.created_at,
+            updated_at: minimal.updated_at,
+        };
+        donors::insert(conn, &new).expect("donor");
         assert_eq!(
             donors::find(conn, &full.id).expect("find"),
             Some(full.clone())

@@ -14,7 +14,7 @@ fn write_tx_rollback_leaves_nothing() {
         let mut kept = None;
         let r: Result<(), DbError> = write_tx(conn, |c| {
             kept = Some(hospital(c, "rolled back"));
-            donors::insert(c, &donor_row("rolled back"))?;
+            donors::insert_row(c, &donor_row("rolled back"))?;
             Err(DbError::NotFound)
         });
         assert!(matches!(r, Err(DbError::NotFound)));
@@ -44,8 +44,8 @@ fn unique_violation_in_savepoint_keeps_outer_transaction() {
         let after = donor_row("after");
 
         write_tx(conn, |c| {
-            donors::insert(c, &first)?;
-            let r = savepoint(c, |s| donors::insert(s, &clash));
+            donors::insert_row(c, &first)?;
+            let r = savepoint(c, |s| donors::insert_row(s, &clash));
             assert!(
                 matches!(&r, Err(e) if e.is_unique_on("national_id")),
                 "{:?}: {r:?}",
@@ -53,7 +53,7 @@ fn unique_violation_in_savepoint_keeps_outer_transaction() {
             );
             // The outer transaction goes on: read and write.
             assert_eq!(donors::find(c, &first.id)?, Some(first.clone()));
-            donors::insert(c, &after)?;
+            donors::insert_row(c, &after)?;
             Ok::<_, DbError>(())
         })
         .expect("outer transaction commits");

@@ -60,7 +60,7 @@ pub fn donor_row(name: &str, prior: i32) -> Donor {
 }
 
 pub fn insert_donor(conn: &mut DbConn, row: &Donor) -> String {
-    repo::donors::insert(conn, row).unwrap();
+    repo::donors::insert_row(conn, row).unwrap();
     row.id.clone()
 }
 

@@ -16,6 +16,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::error::ApiError;
 
+pub mod donors;
+
+/// The `Location` of a created resource: `collection` is its collection's path below the API
+/// base (`/donors`).
+pub fn location(collection: &str, id: &str) -> String {
+    format!("{}{collection}/{id}", crate::http::routes::API)
+}
+
 /// `?limit=&cursor=` of every list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

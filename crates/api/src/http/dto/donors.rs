@@ -1,0 +1,269 @@
+//! The donor registry's request and response types (see `app::donors` for the rules).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use hienmau_domain::{DonorDraft, Sex};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::donors::{DonorView, Edit, Registration, Search};
+use crate::http::dto::Paging;
+
+/// A donor as the API shows it: the stored person plus the figures derived from the records.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DonorOut {
+    /// Id.
+    pub id: String,
+    /// Full name as written on the citizen id.
+    pub full_name: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// `male` or `female`.
+    #[schema(example = "female")]
+    pub sex: String,
+    /// Citizen id (CCCD), 12 digits; unique.
+    pub national_id: Option<String>,
+    /// `O+ O- A+ A- B+ B- AB+ AB-`; null until tested.
+    pub blood_group: Option<String>,
+    /// Mobile number in the national form `0912345678`.
+    pub phone: Option<String>,
+    /// Province of residence.
+    pub province: Option<String>,
+    /// Commune or ward of residence.
+    pub commune: Option<String>,
+    /// Last recorded weight.
+    pub weight_kg: Option<f64>,
+    /// In the emergency reserve.
+    pub reserve: bool,
+    /// The day the donor consented to the emergency reserve; null when not in it.
+    pub reserve_since: Option<NaiveDate>,
+    /// Donations made before the system (paper records).
+    pub prior_donations: i32,
+    /// The day of the last prior donation, when known (counts as whole blood).
+    pub prior_last_donation_on: Option<NaiveDate>,
+    /// `prior_donations` + collected donations recorded (voided ones excluded).
+    pub donation_count: i32,
+    /// The last recorded donation (UTC); else the start of `prior_last_donation_on` in the
+    /// configured zone; else null.
+    pub last_donation_at: Option<DateTime<Utc>>,
+    /// The first day from today a whole-blood donation would be allowed by the date rules;
+    /// null when never.
+    pub next_eligible_on: Option<NaiveDate>,
+    /// `donation_count` ≥ the lowest honor tier.
+    pub honor_eligible: bool,
+    /// The highest tier reached with no award at that tier or above, else null.
+    pub honor_due_tier: Option<i32>,
+}
+
+impl From<DonorView> for DonorOut {
+    fn from(v: DonorView) -> Self {
+        let (row, f) = (v.donor, v.figures);
+        DonorOut {
+            id: row.id,
+            full_name: row.full_name,
+            date_of_birth: row.date_of_birth,
+            sex: row.sex,
+            national_id: row.national_id,
+            blood_group: row.blood_group,
+            phone: row.phone,
+            province: row.province,
+            commune: row.commune,
+            weight_kg: row.weight_kg,
+            reserve: row.reserve,
+            reserve_since: row.reserve_since,
+            prior_donations: row.prior_donations,
+            prior_last_donation_on: row.prior_last_donation_on,
+            donation_count: f.donation_count,
+            last_donation_at: f.last_donation_at,
+            next_eligible_on: f.next_eligible_on,
+            honor_eligible: f.honor_eligible,
+            honor_due_tier: f.honor_due_tier,
+        }
+    }
+}
+
+/// For PATCH bodies: tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+/// Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `male` or `female`, as the documentation lists it.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum SexName {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
+}
+
+/// A new donor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDonor {
+    /// Full name as written on the citizen id.
+    #[schema(example = "Giàng Thị Dung")]
+    pub full_name: String,
+    /// Date of birth, not in the future, not before 1900.
+    pub date_of_birth: NaiveDate,
+    /// `male` or `female` (any other value is 400).
+    #[schema(value_type = SexName, example = "female")]
+    pub sex: Sex,
+    /// Citizen id (CCCD): 12 digits agreeing with sex and date of birth; unique.
+    #[schema(example = "010195012345")]
+    pub national_id: Option<String>,
+    /// `O+ O- A+ A- B+ B- AB+ AB-` (another value is 422).
+    #[schema(example = "O+")]
+    pub blood_group: Option<String>,
+    /// Vietnamese mobile number, `0912345678` or `+84912345678` (spaces, dots, dashes allowed).
+    pub phone: Option<String>,
+    /// Province of residence.
+    pub province: Option<String>,
+    /// Commune or ward of residence.
+    pub commune: Option<String>,
+    /// Weight in kg, above 0 and below 300.
+    pub weight_kg: Option<f64>,
+    /// Consents to the emergency reserve (default false); sets `reserve_since` to today.
+    pub reserve: Option<bool>,
+    /// Donations before the system, 0 to 1000 (default 0).
+    pub prior_donations: Option<i64>,
+    /// The day of the last prior donation: not in the future, not before the date of birth.
+    pub prior_last_donation_on: Option<NaiveDate>,
+}
+
+/// Changes to a donor: only the fields given change; `null` clears an optional field. The
+/// merged record must pass the same rules as a new donor.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DonorPatch {
+    /// Full name (cannot be null).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = String, required = false)]
+    pub full_name: Option<Option<String>>,
+    /// Date of birth (cannot be null).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = NaiveDate, required = false)]
+    pub date_of_birth: Option<Option<NaiveDate>>,
+    /// `male` or `female` (cannot be null).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = SexName, required = false)]
+    pub sex: Option<Option<Sex>>,
+    /// Citizen id; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub national_id: Option<Option<String>>,
+    /// Blood group; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub blood_group: Option<Option<String>>,
+    /// Phone; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub phone: Option<Option<String>>,
+    /// Province; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub province: Option<Option<String>>,
+    /// Commune; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub commune: Option<Option<String>>,
+    /// Weight; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<f64>, nullable)]
+    pub weight_kg: Option<Option<f64>>,
+    /// true joins the reserve (keeping an earlier consent date); false withdraws at once
+    /// (cannot be null).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = bool, required = false)]
+    pub reserve: Option<Option<bool>>,
+    /// Prior donations, 0 to 1000 (cannot be null).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = i64, required = false)]
+    pub prior_donations: Option<Option<i64>>,
+    /// Day of the last prior donation; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>, nullable)]
+    pub prior_last_donation_on: Option<Option<NaiveDate>>,
+}
+
+impl From<NewDonor> for Registration {
+    fn from(body: NewDonor) -> Self {
+        Registration {
+            draft: DonorDraft {
+                full_name: body.full_name,
+                date_of_birth: body.date_of_birth,
+                sex: body.sex,
+                national_id: body.national_id,
+                blood_group: body.blood_group,
+                phone: body.phone,
+                province: body.province,
+                commune: body.commune,
+                weight_kg: body.weight_kg,
+                prior_donations: body.prior_donations.unwrap_or(0),
+                prior_last_donation_on: body.prior_last_donation_on,
+            },
+            reserve: body.reserve.unwrap_or(false),
+        }
+    }
+}
+
+impl From<DonorPatch> for Edit {
+    fn from(p: DonorPatch) -> Self {
+        Edit {
+            full_name: p.full_name,
+            date_of_birth: p.date_of_birth,
+            sex: p.sex,
+            national_id: p.national_id,
+            blood_group: p.blood_group,
+            phone: p.phone,
+            province: p.province,
+            commune: p.commune,
+            weight_kg: p.weight_kg,
+            reserve: p.reserve,
+            prior_donations: p.prior_donations,
+            prior_last_donation_on: p.prior_last_donation_on,
+        }
+    }
+}
+
+/// `GET /donors` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DonorQuery {
+    /// Words that must all appear in the name (case and Vietnamese diacritics ignored, any
+    /// order), or an exact national id, or a phone number in any accepted form. At most 200
+    /// characters; control characters are 422.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Only this blood group (`O+ O- A+ A- B+ B- AB+ AB-`; another value is 400).
+    #[param(pattern = r"^((O|A|B|AB)[+-])?$")]
+    pub blood_group: Option<String>,
+    /// Only reserve members (true) or only non-members (false).
+    pub reserve: Option<bool>,
+    /// Items per page: default 50, at most 500 (larger values are capped); negative is 400.
+    #[param(minimum = 0)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl DonorQuery {
+    /// The search and the paging parameters.
+    pub fn split(self) -> (Search, Paging) {
+        let search = Search {
+            q: self.q,
+            blood_group: self.blood_group,
+            reserve: self.reserve,
+        };
+        let paging = Paging {
+            limit: self.limit,
+            cursor: self.cursor,
+        };
+        (search, paging)
+    }
+}
