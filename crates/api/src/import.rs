@@ -523,7 +523,7 @@ pub fn import_donors(
                         ..DonorChanges::default()
                     };
                     donors::update(conn, &existing.id, &changes).map_err(ApiError::from)?;
-                    refresh_stats(conn, &rules, &existing.id)?;
+                    refresh_stats(conn, &rules, &existing.id).map_err(ApiError::from)?;
                     updated += 1;
                 }
                 None => {
@@ -560,7 +560,7 @@ pub fn import_donors(
                     };
                     donors::insert(conn, &donor)
                         .map_err(|e| ImportError::Database(format!("line {}: {e}", row.line)))?;
-                    refresh_stats(conn, &rules, &donor.id)?;
+                    refresh_stats(conn, &rules, &donor.id).map_err(ApiError::from)?;
                     created += 1;
                 }
             }
@@ -574,7 +574,8 @@ pub fn import_donors(
                     "updated": updated, "unchanged": unchanged, "invalid": invalid,
                 }),
             ),
-        )?;
+        )
+        .map_err(ApiError::from)?;
         Ok::<_, ImportError>((created, updated, unchanged))
     })?;
     report.created = created;

@@ -68,7 +68,9 @@ macro_rules! string_enum {
 
 pub mod blood;
 pub mod calendar;
+pub mod donation;
 pub mod eligibility;
+pub mod emergency;
 pub mod error;
 pub mod honors;
 pub mod ids;
@@ -78,9 +80,11 @@ pub mod text;
 
 pub use blood::{compatibility, donor_groups_for, Abo, BloodGroup, Component, Match};
 pub use calendar::Zone;
+pub use donation::Outcome;
 pub use eligibility::{
     Deferral, Donor, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
 };
+pub use emergency::{CandidateCriteria, RequestStatus, ResponseKind, Urgency};
 pub use error::DomainError;
 pub use honors::{Tier, TierTable};
 pub use ids::{NationalId, PhoneNumber};

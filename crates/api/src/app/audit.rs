@@ -5,8 +5,8 @@ use hienmau_db::models::{AuditEntry, NewAuditEntry};
 use hienmau_db::DbConn;
 use sha2::Digest;
 
-use crate::http::auth::Actor;
-use crate::http::error::ApiError;
+use crate::app::error::AppError;
+use crate::app::scope::Actor;
 
 /// An entry to append.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ impl AuditRecord {
 }
 
 /// Appends an entry on `conn` (inside the caller's transaction).
-pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), ApiError> {
+pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), AppError> {
     hienmau_db::repo::audit::lock_chain(conn)?;
     let prev_hash = hienmau_db::repo::audit::last_hash(conn)?;
     let mut entry = NewAuditEntry {
@@ -84,7 +84,7 @@ pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), ApiError> {
         actor_key_id: record.actor_key_id,
         hospital_id: record.hospital_id,
         request_id: record.request_id,
-        donor_ids: serde_json::to_string(&record.donor_ids).map_err(ApiError::internal)?,
+        donor_ids: serde_json::to_string(&record.donor_ids).map_err(AppError::internal)?,
         detail: record.detail.to_string(),
         prev_hash,
         hash: None,
@@ -170,7 +170,7 @@ pub struct Verification {
 /// entry's `prev_hash` no longer names its predecessor). The newest entries removed together
 /// leave a shorter valid chain: compare the count and last hash with an earlier copy (for
 /// example a daily export) to detect that.
-pub fn verify(conn: &mut DbConn) -> Result<Verification, ApiError> {
+pub fn verify(conn: &mut DbConn) -> Result<Verification, AppError> {
     let mut entries = 0u64;
     let mut prev: Option<String> = None;
     let mut after = None;

@@ -7,8 +7,10 @@
 //! here imports actix-web, utoipa or the `http` modules: `tests/tests/architecture.rs` fails
 //! if it does.
 
+pub mod api_keys;
 pub mod audit;
 pub mod donations;
+pub mod emergency;
 pub mod error;
 pub mod idempotency;
 pub mod scope;

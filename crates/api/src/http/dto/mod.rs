@@ -1,6 +1,10 @@
 //! Request and response types shared by every area: paging and list pages, and the OpenAPI
 //! names of types the use cases define without knowing of OpenAPI.
 
+pub mod api_keys;
+pub mod donations;
+pub mod emergency;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};

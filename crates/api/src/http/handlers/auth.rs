@@ -100,7 +100,7 @@ pub async fn login(
             tracing::info!(%username, %address, outcome = "failure", "sign-in");
             let detail = serde_json::json!({ "username": username, "address": address });
             state
-                .write_http(move |conn| {
+                .write(move |conn| {
                     audit::append(conn, AuditRecord::system("sign_in_failed", detail))
                 })
                 .await?;
@@ -123,7 +123,7 @@ pub async fn login(
     let detail = serde_json::json!({ "username": username, "address": address });
     let user_id = user.id.clone();
     state
-        .write_http(move |conn| {
+        .write(move |conn| {
             audit::append(
                 conn,
                 AuditRecord::system("sign_in", detail).by_user(Some(user_id)),

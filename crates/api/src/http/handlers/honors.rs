@@ -245,7 +245,10 @@ pub async fn eligible(
         });
         state
             .write_http(move |conn| {
-                audit::append(conn, AuditRecord::by(&user, "honors_exported", detail))
+                Ok(audit::append(
+                    conn,
+                    AuditRecord::by(&user, "honors_exported", detail),
+                )?)
             })
             .await?;
         let turn = req.extensions().get::<Turn>().cloned();

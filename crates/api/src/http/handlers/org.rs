@@ -544,7 +544,8 @@ pub fn create_user_blocking(
                 "user_created",
                 serde_json::json!({ "user_id": row.id, "role": row.role, "via": "cli" }),
             ),
-        )
+        )?;
+        Ok::<_, ApiError>(())
     })
     .map_err(|e| e.to_string())?;
     Ok(row.id)
