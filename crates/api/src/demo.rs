@@ -2,7 +2,8 @@
 //! (16 drives including the Tết campaign, 7/4, "Những giọt máu hồng" and "Hành trình đỏ";
 //! about 6,500 units at events; emergency units from the reserve; donors due honors).
 //!
-//! Everything goes through the same write path as the API (`services::donations`), so every
+//! Every donation goes through the API's one donation path (`app::donations::log`, and
+//! `app::emergency::give` for emergency units), so every
 //! donation respects the intervals, ages and volumes of the rules in force. The data is
 //! deterministic (a fixed seed); only the passwords are random. Loading is idempotent: the
 //! provincial chapter's name marks a loaded database.
@@ -14,12 +15,12 @@ use hienmau_db::models::{Drive, EmergencyRequest, Event, Hospital};
 use hienmau_db::repo::{chapters, drives, emergency, events, hospitals};
 use hienmau_db::DbConn;
 use hienmau_domain::text::fold;
-use hienmau_domain::{BloodGroup, Component, DonorDraft, Sex};
+use hienmau_domain::{BloodGroup, Component, DonorDraft, RequestStatus, Sex, Urgency};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use crate::app::donations::{self as service, Ctx, DonationBody, Outcome, Target};
+use crate::app::donations::{self as donation, NewDonation, Outcome, Target};
 use crate::app::donors as app_donors;
 use crate::app::org::{self, CreatedBy, NewAccount};
 use crate::http::auth::Role;
@@ -536,12 +537,7 @@ fn load_in(
     summary.donors = people.len();
 
     let recorder = "demo";
-    let ctx = Ctx {
-        rules: &state.settings.eligibility,
-        zone: state.zone,
-        now: hienmau_db::now(),
-        recorded_by: recorder,
-    };
+    let ctx = state.ctx();
 
     // Drives, events and their donations.
     for (name, chapter, (m1, d1), (m2, d2), target, sites) in DRIVES {
@@ -599,7 +595,7 @@ fn load_in(
                     + chrono::TimeDelta::hours(hour)
                     + chrono::TimeDelta::minutes(rng.gen_range(0..60));
                 let volume = if person.weight >= 50.0 { 350 } else { 250 };
-                let body = DonationBody {
+                let body = NewDonation {
                     donor_id: Uuid::parse_str(&person.id).unwrap_or_default(),
                     component: Component::WholeBlood,
                     volume_ml: Some(if deferred { 0 } else { volume }),
@@ -615,11 +611,9 @@ fn load_in(
                     deferred_until: deferred.then(|| held_on + chrono::Days::new(28)),
                     permanent: None,
                 };
-                let valid = service::validate(body, &target_of_event, &ctx)?;
                 // The rules decide; the scheduler only avoids asking in vain.
-                match hienmau_db::savepoint(conn, |c| {
-                    service::record(c, &ctx, &target_of_event, valid, None)
-                        .map_err(|e| hienmau_db::DbError::Unavailable(e.to_string()))
+                match crate::app::savepoint(conn, |c| {
+                    donation::log(c, &ctx, recorder, &target_of_event, body)
                 }) {
                     Ok(_) if deferred => {
                         summary.deferrals += 1;
@@ -647,11 +641,11 @@ fn load_in(
             id: hienmau_db::new_id(),
             hospital_id: hospital.id.clone(),
             blood_group: pick(&mut rng, &["O+", "B+", "A+", "AB+"]).to_string(),
-            component: "whole_blood".to_owned(),
+            component: Component::WholeBlood.as_str().to_owned(),
             units_needed: needed,
             units_received: 0,
-            urgency: pick(&mut rng, &["critical", "urgent", "routine"]).to_string(),
-            status: "open".to_owned(),
+            urgency: pick(&mut rng, &Urgency::ALL).as_str().to_owned(),
+            status: RequestStatus::Open.as_str().to_owned(),
             needed_by: None,
             province: Some("Lào Cai".to_owned()),
             province_folded: Some(fold("Lào Cai")),
@@ -665,7 +659,6 @@ fn load_in(
             closed_at: None,
         };
         emergency::insert_request(conn, &request)?;
-        let target = Target::emergency(&request.id);
         let mut got = 0;
         let mut tries = 0;
         while got < needed && tries < 400 {
@@ -676,7 +669,7 @@ fn load_in(
             if !person.reserve || !(18..=60).contains(&age) || person.next_ok > on {
                 continue;
             }
-            let body = DonationBody {
+            let body = NewDonation {
                 donor_id: Uuid::parse_str(&person.id).unwrap_or_default(),
                 component: Component::WholeBlood,
                 volume_ml: Some(350),
@@ -687,10 +680,8 @@ fn load_in(
                 deferred_until: None,
                 permanent: None,
             };
-            let valid = service::validate(body, &target, &ctx)?;
-            if hienmau_db::savepoint(conn, |c| {
-                service::record(c, &ctx, &target, valid, None)
-                    .map_err(|e| hienmau_db::DbError::Unavailable(e.to_string()))
+            if crate::app::savepoint(conn, |c| {
+                crate::app::emergency::give(c, &ctx, recorder, &request, body)
             })
             .is_ok()
             {
@@ -699,14 +690,14 @@ fn load_in(
             }
         }
         let status = if got >= needed {
-            "fulfilled"
+            RequestStatus::Fulfilled
         } else {
-            "cancelled"
+            RequestStatus::Cancelled
         };
         emergency::update_request_status(
             conn,
             &request.id,
-            status,
+            status.as_str(),
             got,
             Some(request.opened_at + chrono::TimeDelta::hours(6)),
         )?;

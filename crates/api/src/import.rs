@@ -527,7 +527,7 @@ pub fn import_donors(
                         ..DonorChanges::default()
                     };
                     donors::update(conn, &existing.id, &changes)?;
-                    refresh_stats(conn, rules, &existing.id).map_err(AppError::from)?;
+                    refresh_stats(conn, rules, &existing.id)?;
                     updated += 1;
                 }
                 None => {

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{Months, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::SimpleConnection;
 use diesel::pg::Pg;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
@@ -13,9 +13,9 @@ use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text, Tim
 use diesel::sqlite::Sqlite;
 use diesel::{QueryableByName, RunQueryDsl};
 use hienmau_db::DbConn;
-use hienmau_domain::blood::{donor_groups_for, BloodGroup, Match};
+use hienmau_domain::blood::BloodGroup;
 use hienmau_domain::eligibility::{self, Deferral, EligibilityRules, PastDonation, Proposed};
-use hienmau_domain::{Component, Sex};
+use hienmau_domain::{CandidateCriteria, Component, Outcome, Sex};
 
 use crate::stats::Measured;
 use crate::BenchError;
@@ -391,11 +391,6 @@ pub struct RequestSpec {
     pub commune_folded: String,
 }
 
-fn years_before(day: NaiveDate, years: i32) -> NaiveDate {
-    day.checked_sub_months(Months::new(12 * years.max(0) as u32))
-        .unwrap_or(day)
-}
-
 /// Emergency candidates: the repository's own tier queries (`repo::candidates::find`, limit
 /// 20) on this connection. They are written with the query builder, and there is no single
 /// statement to write out instead: the repository asks tier by tier (identical/compatible ×
@@ -406,27 +401,15 @@ pub fn candidates(
     r: &RequestSpec,
     today: NaiveDate,
 ) -> Result<(), BenchError> {
-    let groups = donor_groups_for(r.patient, r.component);
-    let of = |m: Match| -> Vec<String> {
-        groups
-            .iter()
-            .filter(|(_, gm)| *gm == m)
-            .map(|(g, _)| g.as_str().to_owned())
-            .collect()
-    };
-    let q = hienmau_db::repo::candidates::CandidateQuery {
-        request_id: r.id.clone(),
-        identical_groups: of(Match::Identical),
-        compatible_groups: of(Match::Compatible),
-        today,
-        born_after: years_before(today, rules.max_age + 1),
-        born_on_or_before: years_before(today, rules.min_age),
-        min_weight_female_kg: rules.min_weight_kg(Sex::Female, r.component),
-        min_weight_male_kg: rules.min_weight_kg(Sex::Male, r.component),
-        commune_folded: Some(r.commune_folded.clone()),
-        province_folded: Some(r.province_folded.clone()),
-        limit: 20,
-    };
+    // The server's criteria, from the one definition.
+    let criteria = CandidateCriteria::for_request(rules, r.patient, r.component, today);
+    let q = hienmau_db::repo::candidates::CandidateQuery::new(
+        &r.id,
+        &criteria,
+        Some(r.commune_folded.clone()),
+        Some(r.province_folded.clone()),
+        20,
+    );
     hienmau_db::repo::candidates::find(conn, &q)?;
     Ok(())
 }
@@ -508,7 +491,7 @@ fn log_in_tx(
     let mut past = Vec::new();
     let mut deferrals = Vec::new();
     for h in &history {
-        if h.outcome == "collected" {
+        if h.outcome == Outcome::Collected.as_str() {
             past.push(PastDonation {
                 day: h.donated_on,
                 component: Component::parse(&h.component)

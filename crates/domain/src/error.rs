@@ -32,4 +32,16 @@ pub enum DomainError {
     /// the string says why.
     #[error("invalid honor tiers: {0}")]
     InvalidTiers(String),
+    /// Not `collected` or `deferred`.
+    #[error("invalid outcome {0:?}: expected collected or deferred")]
+    InvalidOutcome(String),
+    /// Not one of `open fulfilled cancelled`.
+    #[error("invalid request status {0:?}: expected one of open, fulfilled, cancelled")]
+    InvalidRequestStatus(String),
+    /// Not one of `accepted declined no_answer`.
+    #[error("invalid response {0:?}: expected one of accepted, declined, no_answer")]
+    InvalidResponseKind(String),
+    /// Not one of `critical urgent routine`.
+    #[error("invalid urgency {0:?}: expected one of critical, urgent, routine")]
+    InvalidUrgency(String),
 }

@@ -68,8 +68,10 @@ macro_rules! string_enum {
 
 pub mod blood;
 pub mod calendar;
+pub mod donation;
 pub mod donor;
 pub mod eligibility;
+pub mod emergency;
 pub mod error;
 pub mod honors;
 pub mod ids;
@@ -79,10 +81,12 @@ pub mod text;
 
 pub use blood::{compatibility, donor_groups_for, Abo, BloodGroup, Component, Match};
 pub use calendar::Zone;
+pub use donation::Outcome;
 pub use donor::{DonorDetails, DonorDraft, DonorFigures, DonorRecord, FieldProblem};
 pub use eligibility::{
     Deferral, Donor, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
 };
+pub use emergency::{CandidateCriteria, RequestStatus, ResponseKind, Urgency};
 pub use error::DomainError;
 pub use honors::{Tier, TierTable};
 pub use ids::{NationalId, PhoneNumber};

@@ -1,4 +1,5 @@
-//! Recording and voiding donations, and the donor counters they keep.
+//! Recording and voiding donations, and the donor counters they keep: the one donation path
+//! of the API (event donations, the offline batch, emergency donations), `demo` and the tests.
 //!
 //! Everything here runs on a connection inside the caller's write transaction: the donor's
 //! row is locked first ([`donors::lock`] on PostgreSQL; on SQLite the transaction already
@@ -7,31 +8,39 @@
 //! devices recording the same donor therefore serialise, and the second one sees the first
 //! one's donation when it decides (see `engineering-notes.md`).
 //!
-//! Event donations (`POST /events/{id}/donations`), the offline batch and emergency-request
-//! donations all go through [`validate`] and [`record`]; [`Target`] says where a donation
-//! belongs.
+//! **Lock order**, the same in every write that takes more than one of these:
+//! 1. the emergency request's row ([`emergency::lock_request`]), for anything done to a
+//!    request or to one of its donations (emergency donations, answers, cancelling, voiding
+//!    an emergency unit);
+//! 2. the `Idempotency-Key` record (claimed by inserting it: a racing retry waits on it);
+//! 3. the donor's row ([`donors::lock`]);
+//! 4. the audit chain's head, last (`app::audit::append`).
+//!
+//! Event donations, the offline batch and emergency-request donations all go through
+//! [`log`] (or, for batch items, [`validate`] and [`record`]); [`Target`] says where a
+//! donation belongs.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use hienmau_db::models::{Donation, Donor, DonorStats, Drive, Event};
-use hienmau_db::repo::{donations, donors};
+use hienmau_db::repo::{chapters, donations, donors, emergency};
 use hienmau_db::{DbConn, DbError};
-use hienmau_domain::calendar::Zone;
 use hienmau_domain::eligibility::{
     self, Deferral, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
 };
 use hienmau_domain::{Component, Sex};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::savepoint;
-use crate::http::error::{ApiError, FieldError};
+pub use hienmau_domain::Outcome;
 
-/// The stored outcome of a collection.
-pub const COLLECTED: &str = "collected";
-/// The stored outcome of a deferral.
-pub const DEFERRED: &str = "deferred";
+use crate::app::audit::{self, AuditRecord};
+use crate::app::error::{AppError, FieldError};
+use crate::app::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::app::scope::{event_in_scope, Actor};
+use crate::app::validate::required_text;
+use crate::app::{savepoint, Ctx};
 
 /// How far in the future (clock skew between a device and the server) a `donated_at` may be.
 pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -41,106 +50,36 @@ const MAX_REASON_CHARS: usize = 500;
 /// Sanity bounds of `volume_ml` (any real collection is far inside them).
 const MAX_VOLUME_ML: i32 = 2_000;
 
-/// What happened at screening.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Blood was taken: one unit.
-    Collected,
-    /// The donor was found unfit and deferred; no blood was taken.
-    Deferred,
-}
-
-/// A donation to record (at an event, in a batch item, or for an emergency request).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// A donation to record (at an event, in a batch item, or for an emergency request). The
+/// HTTP body is read as this (its documentation is `http::dto::donations::DonationBody`).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DonationBody {
+pub struct NewDonation {
     /// The donor.
     pub donor_id: Uuid,
-    /// `whole_blood`, `red_cells`, `platelets` or `plasma`; another value is 400.
-    #[schema(value_type = crate::http::handlers::emergency::ComponentName, example = "whole_blood")]
+    /// The component.
     pub component: Component,
     /// Millilitres collected: required (1–2000) for a collection; for a deferral it may be
-    /// omitted or 0 and is recorded as 0 (a deferral takes no blood).
+    /// omitted or 0 and is recorded as 0.
     pub volume_ml: Option<i32>,
-    /// `collected` or `deferred`; another value is 400.
+    /// Collected or deferred.
     pub outcome: Outcome,
-    /// When (RFC 3339); defaults to now. Its day in the configured zone must fall within the
-    /// drive's dates, and it may not be in the future (5 minutes of clock skew allowed).
+    /// When; defaults to now.
     pub donated_at: Option<DateTime<Utc>>,
-    /// The code of a pre-labelled bag (unique: a reused code is 409). Omitted: a unique code
-    /// `HM-YYYYMMDD-XXXXXXXX` is generated. Not allowed for a deferral (no bag).
+    /// The code of a pre-labelled bag; generated when omitted (collections only).
     pub unit_code: Option<String>,
-    /// Deferral only, required: why the donor was deferred.
+    /// Deferral only, required.
     pub deferral_reason: Option<String>,
-    /// Deferral only: the first day the donor may give again (after the donation's day).
-    /// Exactly one of `deferred_until` and `permanent: true`.
+    /// Deferral only: the first day the donor may give again.
     pub deferred_until: Option<NaiveDate>,
-    /// Deferral only: `true` for a permanent deferral.
+    /// Deferral only: a permanent deferral.
     pub permanent: Option<bool>,
 }
 
-/// A donation record.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DonationOut {
-    /// Id.
-    pub id: String,
-    /// The donor.
-    pub donor_id: String,
-    /// The event, for a drive donation.
-    pub event_id: Option<String>,
-    /// The emergency request, for an emergency donation.
-    pub emergency_request_id: Option<String>,
-    /// The event's drive.
-    pub drive_id: Option<String>,
-    /// `whole_blood`, `red_cells`, `platelets` or `plasma`.
-    pub component: String,
-    /// Millilitres (0 for a deferral).
-    pub volume_ml: i32,
-    /// `collected` or `deferred`.
-    pub outcome: String,
-    /// When, in UTC.
-    pub donated_at: DateTime<Utc>,
-    /// The bag's unit code; null for a deferral.
-    pub unit_code: Option<String>,
-    /// Why the donor was deferred.
-    pub deferral_reason: Option<String>,
-    /// The first day a deferred donor may give again.
-    pub deferred_until: Option<NaiveDate>,
-    /// A permanent deferral.
-    pub permanent: bool,
-    /// The offline client's reference (batch items).
-    pub client_ref: Option<String>,
-    /// A voided record counts nowhere and is kept for the audit.
-    pub voided: bool,
-    /// Why it was voided.
-    pub void_reason: Option<String>,
-    /// When it was voided.
-    pub voided_at: Option<DateTime<Utc>>,
-}
-
-impl From<Donation> for DonationOut {
-    fn from(d: Donation) -> Self {
-        Self {
-            id: d.id,
-            donor_id: d.donor_id,
-            event_id: d.event_id,
-            emergency_request_id: d.emergency_request_id,
-            drive_id: d.drive_id,
-            component: d.component,
-            volume_ml: d.volume_ml,
-            outcome: d.outcome,
-            donated_at: d.donated_at.and_utc(),
-            unit_code: d.unit_code,
-            deferral_reason: d.deferral_reason,
-            deferred_until: d.deferred_until,
-            permanent: d.permanent,
-            client_ref: d.client_ref,
-            voided: d.voided,
-            void_reason: d.void_reason,
-            voided_at: d.voided_at.map(|t| t.and_utc()),
-        }
-    }
+/// Reads a donation from JSON already parsed: a shape or type error is
+/// [`AppError::Unreadable`].
+pub fn parse(value: Value) -> Result<NewDonation, AppError> {
+    serde_json::from_value(value).map_err(|e| AppError::Unreadable(format!("unreadable JSON: {e}")))
 }
 
 /// Where a donation belongs, and the days it may fall on.
@@ -179,19 +118,6 @@ impl Target {
     }
 }
 
-/// The clock, zone, rules and author of one request.
-#[derive(Debug, Clone)]
-pub struct Ctx<'a> {
-    /// The eligibility rules in force.
-    pub rules: &'a EligibilityRules,
-    /// The zone of calendar days.
-    pub zone: Zone,
-    /// The request's "now" (UTC, microseconds).
-    pub now: NaiveDateTime,
-    /// Who records (user or API key id).
-    pub recorded_by: &'a str,
-}
-
 /// A donation that passed the checks that need no database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Valid {
@@ -209,7 +135,7 @@ pub struct Valid {
 
 /// Checks a body's fields against each other, the clock and the target's dates; every
 /// problem is reported at once (422).
-pub fn validate(body: DonationBody, target: &Target, ctx: &Ctx<'_>) -> Result<Valid, ApiError> {
+pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, AppError> {
     let mut errors = Vec::new();
     let donated_at = match body.donated_at {
         Some(t) => truncate_micros(t.naive_utc()),
@@ -337,7 +263,7 @@ pub fn validate(body: DonationBody, target: &Target, ctx: &Ctx<'_>) -> Result<Va
             }
         }
     }
-    ApiError::check(errors)?;
+    AppError::check(errors)?;
     Ok(Valid {
         donor_id: body.donor_id.to_string(),
         component: body.component,
@@ -352,7 +278,8 @@ pub fn validate(body: DonationBody, target: &Target, ctx: &Ctx<'_>) -> Result<Va
     })
 }
 
-fn truncate_micros(t: NaiveDateTime) -> NaiveDateTime {
+/// `t` to the microsecond the databases keep.
+pub(crate) fn truncate_micros(t: NaiveDateTime) -> NaiveDateTime {
     chrono::DurationRound::duration_trunc(t, chrono::TimeDelta::microseconds(1)).unwrap_or(t)
 }
 
@@ -375,18 +302,20 @@ pub struct ClientRef<'a> {
     pub hash: &'a str,
 }
 
-/// Records a validated donation: locks the donor, decides eligibility on what this
-/// transaction sees, inserts (generating a unit code when none was given), and rewrites the
-/// donor's counters.
+/// Records a validated donation by `recorded_by` (user or API key id): locks the donor,
+/// decides eligibility on what this transaction sees, inserts (generating a unit code when
+/// none was given), and rewrites the donor's counters.
 pub fn record(
     conn: &mut DbConn,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
+    recorded_by: &str,
     target: &Target,
     v: Valid,
     client: Option<ClientRef<'_>>,
-) -> Result<Recorded, ApiError> {
+) -> Result<Recorded, AppError> {
+    let rules = &ctx.settings.eligibility;
     if !lock_donor(conn, &v.donor_id)? {
-        return Err(ApiError::field("donor_id", "no such donor"));
+        return Err(AppError::field("donor_id", "no such donor"));
     }
     // After the lock: a racing batch that recorded this reference for the same donor has
     // committed by now, and its record answers instead of an interval refusal.
@@ -395,12 +324,12 @@ pub fn record(
             return Ok(Recorded::ClientRefTaken(existing));
         }
     }
-    let donor = donors::find(conn, &v.donor_id)?.ok_or(ApiError::NotFound)?;
+    let donor = donors::find(conn, &v.donor_id)?.ok_or(AppError::NotFound)?;
     // Read once: the rules judge on it, and the counters are recomputed from it and the new
     // row (nothing else writes this donor's donations while the transaction holds the lock).
     let mut history = history_of(conn, &donor)?;
     if v.outcome == Outcome::Collected {
-        check_eligible(ctx.rules, &donor, &history, &v)?;
+        check_eligible(rules, &donor, &history, &v)?;
     }
 
     let mut row = Donation {
@@ -412,11 +341,7 @@ pub fn record(
         chapter_id: target.chapter_id.clone(),
         component: v.component.as_str().to_owned(),
         volume_ml: v.volume_ml,
-        outcome: match v.outcome {
-            Outcome::Collected => COLLECTED,
-            Outcome::Deferred => DEFERRED,
-        }
-        .to_owned(),
+        outcome: v.outcome.as_str().to_owned(),
         donated_at: v.donated_at,
         donated_on: v.donated_on,
         unit_code: None,
@@ -427,7 +352,7 @@ pub fn record(
         void_reason: None,
         voided_at: None,
         voided_by: None,
-        recorded_by: ctx.recorded_by.to_owned(),
+        recorded_by: recorded_by.to_owned(),
         client_ref: client.map(|c| c.client_ref.to_owned()),
         client_ref_hash: client.map(|c| c.hash.to_owned()),
         created_at: ctx.now,
@@ -445,20 +370,19 @@ pub fn record(
         let inserted = savepoint(conn, |c| Ok(donations::insert(c, &row)?));
         match inserted {
             Ok(()) => break,
-            Err(e) => match unique_field(&e) {
+            Err(e) => match unique_on(&e) {
                 Some(UniqueOn::ClientRef) => {
                     let event_id = target.event_id.as_deref().unwrap_or_default();
                     let client_ref = client.map(|c| c.client_ref).unwrap_or_default();
                     let winner = donations::find_by_client_ref(conn, event_id, client_ref)?
-                        .ok_or_else(|| ApiError::internal("client_ref winner vanished"))?;
+                        .ok_or_else(|| AppError::internal("client_ref winner vanished"))?;
                     return Ok(Recorded::ClientRefTaken(winner));
                 }
                 Some(UniqueOn::UnitCode) if v.unit_code.is_none() && attempts < 5 => continue,
                 Some(UniqueOn::UnitCode) => {
-                    return Err(ApiError::Conflict {
-                        detail: "unit_code: this unit code is already recorded".to_owned(),
-                        existing_id: None,
-                    })
+                    return Err(AppError::conflict(
+                        "unit_code: this unit code is already recorded",
+                    ))
                 }
                 None => return Err(e),
             },
@@ -469,7 +393,7 @@ pub fn record(
         .rows
         .sort_by(|a, b| (a.donated_at, &a.id).cmp(&(b.donated_at, &b.id)));
     let history = history_from_rows(&donor, history.rows)?;
-    let stats = stats_from(ctx.rules, &donor, history)?;
+    let stats = stats_from(rules, &donor, history)?;
     donors::set_stats(conn, &row.donor_id, &stats)?;
     Ok(Recorded::New(row))
 }
@@ -477,7 +401,7 @@ pub fn record(
 /// Locks the donor for the rest of the write transaction; false when there is no such donor.
 /// On SQLite the transaction already holds the database's write lock (`BEGIN IMMEDIATE`), so
 /// an existence probe does instead of the no-op `UPDATE` (one write fewer per batch item).
-fn lock_donor(conn: &mut DbConn, donor_id: &str) -> Result<bool, ApiError> {
+fn lock_donor(conn: &mut DbConn, donor_id: &str) -> Result<bool, AppError> {
     match conn {
         DbConn::Sqlite(_) => Ok(donors::find(conn, donor_id)?.is_some()),
         DbConn::Pg(_) => Ok(donors::lock(conn, donor_id)?),
@@ -489,17 +413,14 @@ enum UniqueOn {
     UnitCode,
 }
 
-/// Which unique constraint of `donations` an error is, read from the conflict's detail
-/// (`From<DbError>` names the field without the backend's message).
-fn unique_field(e: &ApiError) -> Option<UniqueOn> {
-    match e {
-        ApiError::Conflict { detail, .. } if detail.contains("client_ref") => {
-            Some(UniqueOn::ClientRef)
-        }
-        ApiError::Conflict { detail, .. } if detail.contains("unit_code") => {
-            Some(UniqueOn::UnitCode)
-        }
-        _ => None,
+/// Which unique constraint of `donations` refused an insert, if one did.
+fn unique_on(e: &AppError) -> Option<UniqueOn> {
+    if e.is_unique_violation_on("client_ref") {
+        Some(UniqueOn::ClientRef)
+    } else if e.is_unique_violation_on("unit_code") {
+        Some(UniqueOn::UnitCode)
+    } else {
+        None
     }
 }
 
@@ -514,10 +435,10 @@ fn generate_unit_code(day: NaiveDate) -> String {
 }
 
 /// The rules' view of a donor.
-fn rules_donor(donor: &Donor) -> Result<eligibility::Donor, ApiError> {
+fn rules_donor(donor: &Donor) -> Result<eligibility::Donor, AppError> {
     Ok(eligibility::Donor {
         date_of_birth: donor.date_of_birth,
-        sex: Sex::parse(&donor.sex).map_err(|_| ApiError::internal("stored sex"))?,
+        sex: Sex::parse(&donor.sex).map_err(|_| AppError::internal("stored sex"))?,
         weight_kg: donor.weight_kg,
     })
 }
@@ -534,26 +455,27 @@ struct History {
 
 /// The donor's collected (not voided) donations, the paper-era last donation as whole
 /// blood, and the deferrals on record.
-fn history_of(conn: &mut DbConn, donor: &Donor) -> Result<History, ApiError> {
+fn history_of(conn: &mut DbConn, donor: &Donor) -> Result<History, AppError> {
     history_from_rows(donor, donations::history(conn, &donor.id)?)
 }
 
 /// [`history_of`] from rows already read (not voided, ordered by (donated_at, id)).
-fn history_from_rows(donor: &Donor, rows: Vec<Donation>) -> Result<History, ApiError> {
+fn history_from_rows(donor: &Donor, rows: Vec<Donation>) -> Result<History, AppError> {
     let mut past = Vec::new();
     let mut deferrals = Vec::new();
     for d in &rows {
-        match d.outcome.as_str() {
-            COLLECTED => past.push(PastDonation {
+        let outcome =
+            Outcome::parse(&d.outcome).map_err(|_| AppError::internal("stored outcome"))?;
+        match outcome {
+            Outcome::Collected => past.push(PastDonation {
                 day: d.donated_on,
                 component: Component::parse(&d.component)
-                    .map_err(|_| ApiError::internal("stored component"))?,
+                    .map_err(|_| AppError::internal("stored component"))?,
             }),
-            DEFERRED => deferrals.push(Deferral {
+            Outcome::Deferred => deferrals.push(Deferral {
                 from: d.donated_on,
                 until: if d.permanent { None } else { d.deferred_until },
             }),
-            _ => return Err(ApiError::internal("stored outcome")),
         }
     }
     if let Some(day) = donor.prior_last_donation_on {
@@ -569,8 +491,8 @@ fn history_from_rows(donor: &Donor, rows: Vec<Donation>) -> Result<History, ApiE
     })
 }
 
-fn not_eligible(e: Ineligible) -> ApiError {
-    ApiError::NotEligible {
+fn not_eligible(e: Ineligible) -> AppError {
+    AppError::NotEligible {
         reason: e.reason.code().to_owned(),
         message: e.reason.message(),
         next_eligible_on: e.next_eligible_on,
@@ -585,7 +507,7 @@ fn check_eligible(
     donor: &Donor,
     history: &History,
     v: &Valid,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let History {
         past, deferrals, ..
     } = history;
@@ -612,34 +534,19 @@ fn check_eligible(
     Ok(())
 }
 
-/// Validates and records one donation (no client reference) in the caller's transaction, with
-/// the request's clock and author: the path shared by event and emergency donations.
-pub fn log_one(
+/// Validates and records one donation (no client reference) by `recorded_by` in the
+/// caller's transaction: the path shared by event and emergency donations and `demo`.
+pub fn log(
     conn: &mut DbConn,
-    state: &crate::http::state::AppState,
+    ctx: &Ctx,
     recorded_by: &str,
     target: &Target,
-    body: DonationBody,
-) -> Result<Donation, ApiError> {
-    let ctx = Ctx {
-        rules: &state.settings.eligibility,
-        zone: state.zone,
-        now: hienmau_db::now(),
-        recorded_by,
-    };
-    let valid = validate(body, target, &ctx)?;
-    match record(conn, &ctx, target, valid, None)? {
+    cmd: NewDonation,
+) -> Result<Donation, AppError> {
+    let valid = validate(cmd, target, ctx)?;
+    match record(conn, ctx, recorded_by, target, valid, None)? {
         Recorded::New(d) | Recorded::ClientRefTaken(d) => Ok(d),
     }
-}
-
-/// The 201 answer for a recorded donation, as stored for idempotent replays.
-pub fn created(donation: &Donation) -> Result<crate::app::idempotency::StoredResponse, ApiError> {
-    Ok(crate::app::idempotency::StoredResponse {
-        status: 201,
-        body: serde_json::to_string(&DonationOut::from(donation.clone()))
-            .map_err(ApiError::internal)?,
-    })
 }
 
 /// Rewrites the donor's counters from their not-voided donations:
@@ -655,8 +562,8 @@ pub fn refresh_stats(
     conn: &mut DbConn,
     rules: &EligibilityRules,
     donor_id: &str,
-) -> Result<DonorStats, ApiError> {
-    let donor = donors::find(conn, donor_id)?.ok_or(ApiError::NotFound)?;
+) -> Result<DonorStats, AppError> {
+    let donor = donors::find(conn, donor_id)?.ok_or(AppError::NotFound)?;
     let history = history_of(conn, &donor)?;
     let stats = stats_from(rules, &donor, history)?;
     donors::set_stats(conn, donor_id, &stats)?;
@@ -668,13 +575,16 @@ fn stats_from(
     rules: &EligibilityRules,
     donor: &Donor,
     history: History,
-) -> Result<DonorStats, ApiError> {
+) -> Result<DonorStats, AppError> {
     let History {
         rows,
         past,
         deferrals,
     } = history;
-    let collected: Vec<&Donation> = rows.iter().filter(|d| d.outcome == COLLECTED).collect();
+    let collected: Vec<&Donation> = rows
+        .iter()
+        .filter(|d| d.outcome == Outcome::Collected.as_str())
+        .collect();
     // `history` is ordered by (donated_at, id): the last collected is the latest.
     let last = collected.last();
     let from = past
@@ -706,44 +616,224 @@ fn stats_from(
     Ok(stats)
 }
 
-/// Voids a donation (already loaded and scope-checked by the caller): marks it, rewrites the
-/// donor's counters. Returns the stored record and whether this call voided it (false when
-/// it already was: voiding is idempotent and keeps the first reason).
-pub fn void(
-    conn: &mut DbConn,
-    rules: &EligibilityRules,
-    donation: &Donation,
-    reason: &str,
-    by: &str,
-    at: NaiveDateTime,
-) -> Result<(Donation, bool), ApiError> {
-    if donation.voided {
-        return Ok((donation.clone(), false));
+/// Records a donation at an event (`POST /events/{id}/donations`), at most once per
+/// `key`: the first answer, rendered by `answer` in the caller's wire form, is stored with the
+/// key and given again (with `true`: replayed) to a repeat. A failure records nothing.
+pub fn record_at_event(
+    tx: &mut DbConn,
+    ctx: &Ctx,
+    actor: &Actor,
+    event_id: &str,
+    key: Option<&IdempotencyKey>,
+    cmd: NewDonation,
+    answer: impl FnOnce(&Donation) -> Result<StoredResponse, AppError>,
+) -> Result<(StoredResponse, bool), AppError> {
+    let (event, drive) = event_in_scope(tx, actor, event_id)?;
+    idempotency::once(tx, actor.principal_id(), key, |tx| {
+        let target = Target::event(&event, &drive);
+        let donation = log(tx, ctx, actor.principal_id(), &target, cmd)?;
+        answer(&donation)
+    })
+}
+
+/// The longest `client_ref`.
+const MAX_CLIENT_REF_CHARS: usize = 64;
+
+/// What became of one batch item.
+#[derive(Debug)]
+pub struct ItemResult {
+    /// The item's `client_ref`, as sent (null when it had none).
+    pub client_ref: Value,
+    /// Recorded now, recorded before, or the item's own error.
+    pub outcome: Result<ItemRecorded, AppError>,
+}
+
+/// A batch item that holds a donation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemRecorded {
+    /// Recorded by this batch.
+    New(Donation),
+    /// Recorded before under the same `client_ref` with the same body.
+    Again(Donation),
+}
+
+/// Records donations collected offline at an event: one transaction, a savepoint per item,
+/// so a failed item loses only itself. Each `client_ref` is recorded at most once per event
+/// (the same body again answers the first donation; another body is
+/// [`AppError::KeyReused`]). `Err` only for what breaks the whole transaction.
+pub fn record_batch(
+    tx: &mut DbConn,
+    ctx: &Ctx,
+    actor: &Actor,
+    event_id: &str,
+    items: Vec<Value>,
+) -> Result<Vec<ItemResult>, AppError> {
+    let (event, drive) = event_in_scope(tx, actor, event_id)?;
+    let target = Target::event(&event, &drive);
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        let client_ref = item.get("client_ref").cloned().unwrap_or(Value::Null);
+        let outcome = match judge_item(tx, ctx, actor.principal_id(), &target, &event.id, item) {
+            Err(e) if breaks_the_batch(&e) => return Err(e),
+            outcome => outcome,
+        };
+        results.push(ItemResult {
+            client_ref,
+            outcome,
+        });
     }
-    donors::lock(conn, &donation.donor_id)?;
-    let voided = donations::void(conn, &donation.id, reason, by, at).map_err(|e| match e {
-        DbError::NotFound => ApiError::NotFound,
-        other => other.into(),
+    Ok(results)
+}
+
+/// True for an error that leaves the transaction unusable or is a bug: the batch answers it
+/// and records nothing.
+fn breaks_the_batch(e: &AppError) -> bool {
+    match e {
+        AppError::Internal(_) => true,
+        AppError::Database(d) => !matches!(
+            d,
+            DbError::NotFound | DbError::BadCursor | DbError::UniqueViolation { .. }
+        ),
+        _ => false,
+    }
+}
+
+fn judge_item(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    recorded_by: &str,
+    target: &Target,
+    event_id: &str,
+    item: Value,
+) -> Result<ItemRecorded, AppError> {
+    let Value::Object(mut fields) = item else {
+        return Err(AppError::Unreadable(
+            "an item must be a JSON object".to_owned(),
+        ));
+    };
+    let client_ref = match fields.get("client_ref").and_then(Value::as_str) {
+        Some(s)
+            if !s.trim().is_empty()
+                && s.chars().count() <= MAX_CLIENT_REF_CHARS
+                && !s.chars().any(crate::app::validate::forbidden_in_text) =>
+        {
+            s.to_owned()
+        }
+        _ => {
+            return Err(AppError::field(
+                "client_ref",
+                format!("must be a non-empty string of at most {MAX_CLIENT_REF_CHARS} characters, without control characters"),
+            ))
+        }
+    };
+    let hash = idempotency::request_hash("batch item", &Value::Object(fields.clone()));
+    let settle = |d: Donation| -> Result<ItemRecorded, AppError> {
+        if d.client_ref_hash.as_deref() == Some(hash.as_str()) {
+            Ok(ItemRecorded::Again(d))
+        } else {
+            Err(AppError::KeyReused)
+        }
+    };
+    if let Some(existing) = donations::find_by_client_ref(conn, event_id, &client_ref)? {
+        return settle(existing);
+    }
+    fields.remove("client_ref");
+    let body = parse(Value::Object(fields))?;
+    let client = ClientRef {
+        client_ref: &client_ref,
+        hash: &hash,
+    };
+    let recorded = savepoint(conn, |c| {
+        let valid = validate(body, target, ctx)?;
+        record(c, ctx, recorded_by, target, valid, Some(client))
     })?;
-    refresh_stats(conn, rules, &donation.donor_id)?;
-    Ok((voided, true))
+    match recorded {
+        Recorded::New(d) => Ok(ItemRecorded::New(d)),
+        Recorded::ClientRefTaken(d) => settle(d),
+    }
+}
+
+/// One donation record (voided ones too): a drive donation through its chapter; an emergency
+/// donation (no chapter) is the admin's only here. Not found otherwise.
+pub fn get(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Donation, AppError> {
+    let d = donations::find(conn, id)?.ok_or(AppError::NotFound)?;
+    match &d.chapter_id {
+        Some(chapter_id) => {
+            let chapter = chapters::find(conn, chapter_id)?
+                .ok_or_else(|| AppError::internal("donation without its chapter"))?;
+            actor.require_chapter(&chapter)?;
+        }
+        None if actor.is_admin() => {}
+        None => return Err(AppError::NotFound),
+    }
+    Ok(d)
+}
+
+/// Why a record is voided.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VoidDonation {
+    /// Why (1–500 characters), kept for the audit.
+    pub reason: String,
+}
+
+/// Voids a mistaken record: it stops counting everywhere and is kept for the audit; the
+/// donor's counters (and an emergency request's units) are recounted. Voiding a voided record
+/// returns it unchanged (the first reason stays).
+pub fn void(
+    tx: &mut DbConn,
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    cmd: VoidDonation,
+) -> Result<Donation, AppError> {
+    let mut errors = Vec::new();
+    let reason = required_text("reason", &cmd.reason, 500, &mut errors);
+    AppError::check(errors)?;
+    let d = get(tx, actor, id)?;
+    // An emergency unit: its request first (the lock order above), recounted once voided.
+    if let Some(request_id) = &d.emergency_request_id {
+        emergency::lock_request(tx, request_id)?;
+    }
+    if d.voided {
+        return Ok(d);
+    }
+    donors::lock(tx, &d.donor_id)?;
+    let voided = donations::void(tx, &d.id, &reason, actor.principal_id(), ctx.now)?;
+    refresh_stats(tx, &ctx.settings.eligibility, &d.donor_id)?;
+    if let Some(request_id) = &voided.emergency_request_id {
+        crate::app::emergency::recount(tx, ctx, request_id)?;
+    }
+    audit::append(
+        tx,
+        AuditRecord::by(
+            actor,
+            "donation_voided",
+            serde_json::json!({
+                "donation_id": voided.id,
+                "event_id": voided.event_id,
+                "emergency_request_id": voided.emergency_request_id,
+                "reason": reason,
+            }),
+        )
+        .donors(vec![voided.donor_id.clone()]),
+    )?;
+    Ok(voided)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ctx(rules: &EligibilityRules) -> Ctx<'_> {
+    fn ctx() -> Ctx {
         Ctx {
-            rules,
-            zone: Zone::default(),
+            settings: std::sync::Arc::new(crate::settings::Settings::default()),
+            zone: hienmau_domain::Zone::default(),
             now: "2024-04-07T03:00:00".parse().unwrap(),
-            recorded_by: "u",
         }
     }
 
-    fn body(outcome: Outcome) -> DonationBody {
-        DonationBody {
+    fn body(outcome: Outcome) -> NewDonation {
+        NewDonation {
             donor_id: Uuid::nil(),
             component: Component::WholeBlood,
             volume_ml: Some(350),
@@ -756,17 +846,16 @@ mod tests {
         }
     }
 
-    fn fields(e: ApiError) -> Vec<String> {
+    fn fields(e: AppError) -> Vec<String> {
         match e {
-            ApiError::Validation { errors, .. } => errors.into_iter().map(|e| e.field).collect(),
+            AppError::Invalid { errors, .. } => errors.into_iter().map(|e| e.field).collect(),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn days_are_counted_in_the_zone_and_bounded_by_the_drive() {
-        let rules = EligibilityRules::default();
-        let c = ctx(&rules);
+        let c = ctx();
         let drive_days = Target {
             days: Some(("2024-04-07".parse().unwrap(), "2024-04-08".parse().unwrap())),
             ..Target::default()
@@ -794,8 +883,7 @@ mod tests {
 
     #[test]
     fn deferral_fields() {
-        let rules = EligibilityRules::default();
-        let c = ctx(&rules);
+        let c = ctx();
         let t = Target::default();
         assert_eq!(
             fields(validate(body(Outcome::Deferred), &t, &c).unwrap_err()),

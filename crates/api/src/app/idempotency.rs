@@ -1,4 +1,5 @@
-//! `Idempotency-Key` handling and the canonical request hash.
+//! Idempotency keys: claiming, replaying, and the canonical request hash (the `Idempotency-Key`
+//! header itself is read by `http::idempotency`).
 //!
 //! The key is claimed *first* in the request's write transaction, by inserting its record
 //! inside a savepoint: the unique constraint on (principal, key) makes exactly one request the
@@ -7,37 +8,31 @@
 //! When the owner's request fails, its transaction — the claim included — rolls back, so a
 //! failed request records nothing and its retry is judged afresh.
 
-use actix_web::http::header::{self, HeaderMap};
-use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
 use hienmau_db::models::IdempotencyRecord;
 use hienmau_db::repo::idempotency;
 use hienmau_db::DbConn;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::http::error::ApiError;
+use crate::app::error::AppError;
 
-/// The request header.
-pub const HEADER: &str = "Idempotency-Key";
-/// The longest key accepted.
-pub const MAX_KEY_CHARS: usize = 255;
+/// A caller's idempotency key with the hash of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The key as the caller sent it.
+    pub key: String,
+    /// [`request_hash`] of what the request acts on and its body.
+    pub request_hash: String,
+}
 
-/// Reads the optional `Idempotency-Key` header: 1 to 255 visible ASCII characters, else 400.
-pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get(HEADER) else {
-        return Ok(None);
-    };
-    let bad = || {
-        ApiError::BadRequest(format!(
-            "{HEADER} must be 1 to {MAX_KEY_CHARS} visible ASCII characters"
-        ))
-    };
-    let s = v.to_str().map_err(|_| bad())?.trim();
-    if s.is_empty() || s.len() > MAX_KEY_CHARS || !s.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(bad());
+impl IdempotencyKey {
+    /// The key `key` of a request on `scope` with `body`.
+    pub fn new(key: String, scope: &str, body: &Value) -> Self {
+        Self {
+            request_hash: request_hash(scope, body),
+            key,
+        }
     }
-    Ok(Some(s.to_owned()))
 }
 
 /// Writes `v` as JSON with object keys sorted at every level and no insignificant
@@ -99,7 +94,8 @@ pub enum Claim {
     Replay(StoredResponse),
 }
 
-/// A stored answer.
+/// A stored answer: the status and JSON body the first request was answered with, kept
+/// with its key so that a repeat answers the same bytes. The HTTP layer renders it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResponse {
     /// HTTP status.
@@ -108,28 +104,14 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-impl StoredResponse {
-    /// The answer as an HTTP response; a replay says so in an `Idempotency-Key: replayed`
-    /// header (the status and body are the first response's).
-    pub fn into_response(self, replayed: bool) -> HttpResponse {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        let mut res = HttpResponse::build(status);
-        res.insert_header((header::CONTENT_TYPE, "application/json"));
-        if replayed {
-            res.insert_header((HEADER, "replayed"));
-        }
-        res.body(self.body)
-    }
-}
-
 /// Claims `key` for `principal` inside the current write transaction. The same key with
-/// another request hash is 422 `idempotency_key_reused`.
+/// another request hash is [`AppError::KeyReused`].
 pub fn claim(
     conn: &mut DbConn,
     principal: &str,
     key: &str,
     request_hash: &str,
-) -> Result<Claim, ApiError> {
+) -> Result<Claim, AppError> {
     let row = IdempotencyRecord {
         id: hienmau_db::new_id(),
         principal: principal.to_owned(),
@@ -142,12 +124,12 @@ pub fn claim(
     };
     match idempotency::insert_or_get(conn, &row)? {
         None => Ok(Claim::Owner(row.id)),
-        Some(winner) if winner.request_hash != request_hash => Err(ApiError::IdempotencyKeyReused),
+        Some(winner) if winner.request_hash != request_hash => Err(AppError::KeyReused),
         Some(winner) => {
             let status = u16::try_from(winner.response_status)
                 .ok()
                 .filter(|s| (200..600).contains(s))
-                .ok_or_else(|| ApiError::internal("idempotency record without a response"))?;
+                .ok_or_else(|| AppError::internal("idempotency record without a response"))?;
             Ok(Claim::Replay(StoredResponse {
                 status,
                 body: winner.response_body,
@@ -157,7 +139,7 @@ pub fn claim(
 }
 
 /// Stores the owner's response in the key's record (same transaction as the work).
-pub fn finish(conn: &mut DbConn, record_id: &str, status: u16, body: &str) -> Result<(), ApiError> {
+pub fn finish(conn: &mut DbConn, record_id: &str, status: u16, body: &str) -> Result<(), AppError> {
     idempotency::set_response(conn, record_id, i32::from(status), body)?;
     Ok(())
 }
@@ -168,12 +150,12 @@ pub fn finish(conn: &mut DbConn, record_id: &str, status: u16, body: &str) -> Re
 pub fn once(
     conn: &mut DbConn,
     principal: &str,
-    key: Option<&(String, String)>,
-    work: impl FnOnce(&mut DbConn) -> Result<StoredResponse, ApiError>,
-) -> Result<(StoredResponse, bool), ApiError> {
+    key: Option<&IdempotencyKey>,
+    work: impl FnOnce(&mut DbConn) -> Result<StoredResponse, AppError>,
+) -> Result<(StoredResponse, bool), AppError> {
     let owner = match key {
         None => None,
-        Some((k, h)) => match claim(conn, principal, k, h)? {
+        Some(k) => match claim(conn, principal, &k.key, &k.request_hash)? {
             Claim::Owner(record) => Some(record),
             Claim::Replay(stored) => return Ok((stored, true)),
         },

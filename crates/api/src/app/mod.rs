@@ -7,11 +7,13 @@
 //! here imports actix-web, utoipa or the `http` modules: `tests/tests/architecture.rs` fails
 //! if it does.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod donations;
 pub mod donors;
 pub mod drives;
+pub mod emergency;
 pub mod error;
 pub mod honors;
 pub mod idempotency;

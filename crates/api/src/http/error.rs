@@ -325,48 +325,6 @@ impl From<AppError> for ApiError {
     }
 }
 
-// Transitional, for use cases that still call helpers answering `ApiError` (the audit log,
-// the donation service): removed once those answer `AppError`.
-impl From<ApiError> for AppError {
-    fn from(e: ApiError) -> Self {
-        match e {
-            ApiError::BadRequest(detail) | ApiError::PayloadTooLarge(detail) => {
-                AppError::Unreadable(detail)
-            }
-            ApiError::Validation { detail, errors } => AppError::Invalid { detail, errors },
-            ApiError::Forbidden => AppError::Forbidden,
-            ApiError::NotFound => AppError::NotFound,
-            ApiError::Conflict {
-                detail,
-                existing_id,
-            } => AppError::Conflict {
-                detail,
-                existing_id,
-            },
-            ApiError::NotEligible {
-                reason,
-                message,
-                next_eligible_on,
-            } => AppError::NotEligible {
-                reason,
-                message,
-                next_eligible_on,
-            },
-            ApiError::IdempotencyKeyReused => AppError::KeyReused,
-            ApiError::RateLimited { retry_after_secs } => {
-                AppError::RateLimited { retry_after_secs }
-            }
-            ApiError::Unavailable => {
-                AppError::Database(DbError::Unavailable("unavailable".to_owned()))
-            }
-            ApiError::Internal(cause) => AppError::Internal(cause),
-            other @ (ApiError::Unauthorized | ApiError::MethodNotAllowed) => {
-                AppError::internal(other)
-            }
-        }
-    }
-}
-
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::internal(e)

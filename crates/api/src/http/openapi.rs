@@ -44,7 +44,7 @@ use crate::http::handlers::{honors, reports};
     ),
     components(schemas(
         crate::http::error::Problem, crate::http::error::FieldErrorSchema, crate::http::dto::RoleSchema,
-        emergency::RequestStatus, donations::BatchItem,
+        crate::http::dto::emergency::RequestStatusSchema, crate::http::dto::donations::BatchItem,
     )),
     modifiers(&BearerAuth, &PolicyResponses),
     tags(

@@ -81,18 +81,6 @@ impl AppState {
             .await
     }
 
-    /// Like [`AppState::write`] for a closure that fails with [`ApiError`].
-    /// Transitional: removed once every handler calls a use case.
-    pub async fn write_http<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        let _turn = self.write_turn().await;
-        self.on_pool(move |conn| hienmau_db::write_tx(conn, f))
-            .await
-    }
-
     async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.writer {
             Some(lock) => Some(lock.lock().await),

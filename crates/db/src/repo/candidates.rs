@@ -17,15 +17,16 @@ use chrono::NaiveDate;
 use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamp};
-use hienmau_domain::Sex;
+use hienmau_domain::{CandidateCriteria, ResponseKind, Sex};
 
 use crate::models::Donor;
 use crate::repo::Db;
 use crate::schema::{donor_responses, donors};
 use crate::{DbConn, DbError};
 
-/// What makes a donor a candidate for a request. The caller derives it from the domain rules
-/// (compatibility table, age and weight limits) so this module stays free of them.
+/// What makes a donor a candidate for a request: the domain's [`CandidateCriteria`]
+/// (compatibility table, age and weight limits) as columns compare them, built by
+/// [`CandidateQuery::new`], with the request's place and the page size.
 #[derive(Debug, Clone)]
 pub struct CandidateQuery {
     /// The request.
@@ -53,6 +54,35 @@ pub struct CandidateQuery {
     pub limit: i64,
 }
 
+impl CandidateQuery {
+    /// The query for `request_id` under `criteria`, candidates in the request's commune and
+    /// province (folded) first, at most `limit`.
+    pub fn new(
+        request_id: &str,
+        criteria: &CandidateCriteria,
+        commune_folded: Option<String>,
+        province_folded: Option<String>,
+        limit: i64,
+    ) -> Self {
+        let names = |groups: &[hienmau_domain::BloodGroup]| -> Vec<String> {
+            groups.iter().map(|g| g.as_str().to_owned()).collect()
+        };
+        Self {
+            request_id: request_id.to_owned(),
+            identical_groups: names(&criteria.identical_groups),
+            compatible_groups: names(&criteria.compatible_groups),
+            today: criteria.on,
+            born_after: criteria.born_after,
+            born_on_or_before: criteria.born_on_or_before,
+            min_weight_female_kg: criteria.min_weight_female_kg,
+            min_weight_male_kg: criteria.min_weight_male_kg,
+            commune_folded,
+            province_folded,
+            limit,
+        }
+    }
+}
+
 /// `COALESCE(last_donation_at, prior_last_donation_on)`, for ordering only. Portable as
 /// written: PostgreSQL resolves the pair to `timestamp` (the date at midnight), and SQLite
 /// compares the stored ISO texts, where `YYYY-MM-DD` sorts before every time of that day.
@@ -71,7 +101,7 @@ fn eligible(
 ) -> donors::BoxedQuery<'static, Db> {
     let declined = donor_responses::table
         .filter(donor_responses::request_id.eq(q.request_id.clone()))
-        .filter(donor_responses::response.eq("declined"))
+        .filter(donor_responses::response.eq(ResponseKind::Declined.as_str()))
         .select(donor_responses::donor_id);
     let weight_ok = donors::weight_kg.is_null().or(donors::sex
         .eq(Sex::Female.as_str())

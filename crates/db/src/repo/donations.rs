@@ -9,14 +9,16 @@ use chrono::NaiveDateTime;
 use diesel::dsl::{count, count_star, exists, not, sum};
 use diesel::prelude::*;
 
+use hienmau_domain::Outcome;
+
 use crate::models::Donation;
 use crate::schema::{donations, donors, events};
 use crate::{DbConn, DbError};
 
 /// The outcome of a donation that took blood (one unit).
-const COLLECTED: &str = "collected";
+const COLLECTED: &str = Outcome::Collected.as_str();
 /// The outcome of a screening that deferred the donor.
-const DEFERRED: &str = "deferred";
+const DEFERRED: &str = Outcome::Deferred.as_str();
 
 /// A drive's numbers, computed by the database (no donation is loaded).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -95,7 +95,7 @@ pub fn units_by_drive(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, 
     }
     let counts: HashMap<Option<String>, i64> = donations::table
         .filter(donations::drive_id.eq_any(ids))
-        .filter(donations::outcome.eq("collected"))
+        .filter(donations::outcome.eq(hienmau_domain::Outcome::Collected.as_str()))
         .filter(donations::voided.eq(false))
         .group_by(donations::drive_id)
         .select((donations::drive_id, count_star()))

@@ -429,7 +429,7 @@ pub fn count_as_of(
     };
     let recorded: i64 = donations::table
         .filter(donations::donor_id.eq(donor_id))
-        .filter(donations::outcome.eq("collected"))
+        .filter(donations::outcome.eq(hienmau_domain::Outcome::Collected.as_str()))
         .filter(donations::voided.eq(false))
         .filter(donations::donated_on.le(day))
         .select(count_star())

@@ -11,6 +11,7 @@
 
 use chrono::NaiveDate;
 use diesel::QueryableByName;
+use hienmau_domain::Outcome;
 
 use crate::repo::honors::{self, DueQuery};
 use crate::repo::like_prefix;
@@ -104,10 +105,11 @@ fn in_scope(alias: &str, prefix: Option<&str>) -> Sql {
 }
 
 /// The donations of the year with `outcome`, not voided, in scope (alias `dn`).
-fn counted(q: &AnnualQuery, outcome: &str) -> Sql {
+fn counted(q: &AnnualQuery, outcome: Outcome) -> Sql {
     let mut s = Sql::new();
     s.push(&format!(
-        "dn.outcome = '{outcome}' AND NOT dn.voided AND dn.donated_on >= "
+        "dn.outcome = '{}' AND NOT dn.voided AND dn.donated_on >= ",
+        outcome.as_str()
     ))
     .bind(Param::Date(q.from))
     .push(" AND dn.donated_on <= ")
@@ -148,7 +150,7 @@ fn new_donors(conn: &mut DbConn, q: &AnnualQuery) -> Result<i64, DbError> {
                 "SELECT CAST(COUNT(DISTINCT dn.donor_id) AS BIGINT) AS n FROM donations dn \
                  JOIN donors d ON d.id = dn.donor_id WHERE d.prior_donations = 0 AND ",
             )
-            .append(&counted(q, "collected"))
+            .append(&counted(q, Outcome::Collected))
             .push(
                 " AND NOT EXISTS (SELECT 1 FROM donations e WHERE e.donor_id = dn.donor_id \
                  AND e.outcome = 'collected' AND NOT e.voided AND e.donated_on < ",
@@ -173,7 +175,7 @@ pub fn annual(conn: &mut DbConn, q: &AnnualQuery) -> Result<Annual, DbError> {
          CAST(COUNT(DISTINCT dn.donor_id) AS BIGINT) AS donors \
          FROM donations dn WHERE ",
     )
-    .append(&counted(q, "collected"));
+    .append(&counted(q, Outcome::Collected));
     if let Some(t) = raw::load::<Totals>(conn, &s)?.into_iter().next() {
         a.drive_units = t.drive_units;
         a.emergency_units = t.emergency_units;
@@ -183,7 +185,7 @@ pub fn annual(conn: &mut DbConn, q: &AnnualQuery) -> Result<Annual, DbError> {
 
     let mut s = Sql::new();
     s.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM donations dn WHERE ")
-        .append(&counted(q, "deferred"));
+        .append(&counted(q, Outcome::Deferred));
     a.deferrals = raw::count(conn, &s)?;
 
     a.new_donors = new_donors(conn, q)?;
@@ -215,16 +217,17 @@ pub fn annual(conn: &mut DbConn, q: &AnnualQuery) -> Result<Annual, DbError> {
          FROM donations dn JOIN chapters ch ON ch.id = dn.chapter_id \
          WHERE dn.event_id IS NOT NULL AND ",
     )
-    .append(&counted(q, "collected"))
+    .append(&counted(q, Outcome::Collected))
     .push(" GROUP BY ch.id, ch.name");
     a.by_chapter = raw::load::<ChapterUnits>(conn, &s)?;
 
     let mut s = Sql::new();
-    s.push(
+    s.push(&format!(
         "SELECT dr.id AS drive_id, dr.name AS name, dr.starts_on AS starts_on, \
          CAST((SELECT COUNT(*) FROM donations dn WHERE dn.drive_id = dr.id \
-               AND dn.outcome = 'collected' AND NOT dn.voided AND dn.donated_on >= ",
-    )
+               AND dn.outcome = '{}' AND NOT dn.voided AND dn.donated_on >= ",
+        Outcome::Collected.as_str()
+    ))
     .bind(Param::Date(q.from))
     .push(" AND dn.donated_on <= ")
     .bind(Param::Date(q.to))

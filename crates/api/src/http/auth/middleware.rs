@@ -6,20 +6,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, ResponseError};
-use sha2::{Digest, Sha256};
 
 use crate::http::auth::{Actor, Policy, Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::limits::Turn;
 use crate::http::state::AppState;
 
-/// Every API key starts with this, so a bearer credential is told apart from a JWT at once.
-pub const API_KEY_PREFIX: &str = "hmk_";
-
-/// The stored form of an API key.
-pub fn hash_api_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
+pub use crate::app::api_keys::{hash_api_key, API_KEY_PREFIX};
 
 /// Enforces `policy` on a request, then runs the rest of the chain.
 pub async fn enforce<B: MessageBody>(

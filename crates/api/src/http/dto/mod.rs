@@ -1,9 +1,12 @@
 //! Request and response types shared by every area: paging and list pages, and the OpenAPI
 //! names of types the use cases define without knowing of OpenAPI.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod donations;
 pub mod drives;
+pub mod emergency;
 pub mod honors;
 pub mod ops;
 pub mod org;
