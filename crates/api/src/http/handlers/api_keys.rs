@@ -20,10 +20,7 @@ use crate::http::state::AppState;
     responses(
         (status = 201, description = "Created; `key` is shown once", body = CreatedApiKey),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hospital", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty or too long name", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_api_key(
@@ -48,8 +45,6 @@ pub async fn create_api_key(
     responses(
         (status = 200, description = "Every key of the hospital (one page; `next_cursor` is null)", body = ListResponse<ApiKeyOut>),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hospital", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_api_keys(
@@ -75,8 +70,6 @@ pub async fn list_api_keys(
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke_api_key(

@@ -19,8 +19,6 @@ use crate::http::state::AppState;
     responses(
         (status = 200, description = "A page of entries, newest first", body = ListResponse<AuditEntryOut>),
         (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_audit(
     state: web::Data<AppState>,

@@ -16,7 +16,6 @@ use crate::http::state::AppState;
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed sign-ins", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Sign-ins are flooding this instance: no turn to check the password within the wait (Retry-After), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
     ))]

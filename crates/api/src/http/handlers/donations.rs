@@ -32,11 +32,8 @@ use crate::http::state::AppState;
     responses(
         (status = 201, description = "Recorded (or the first response again, for a repeated Idempotency-Key)", body = DonationOut),
         (status = 400, description = "Unreadable body, unknown component or outcome, bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not record donations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event in the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "unit_code already recorded", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at outside the drive's dates or in the future, deferral without reason or end), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donation(
@@ -75,8 +72,6 @@ pub async fn create_donation(
     responses(
         (status = 200, description = "One result per item, in order", body = BatchOut),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not record donations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event in the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than 1,000 items, or a body over the size limit", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -110,8 +105,6 @@ pub async fn create_batch(
     responses(
         (status = 200, description = "The donation", body = DonationOut),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read donations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donation in the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_donation(
@@ -136,10 +129,7 @@ pub async fn get_donation(
     responses(
         (status = 200, description = "Voided", body = DonationOut),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not void donations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donation in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty reason", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn void_donation(

@@ -24,10 +24,7 @@ use crate::http::state::AppState;
     responses(
         (status = 201, description = "Created", body = DonorOut),
         (status = 400, description = "Unreadable body: not JSON, wrong type, unknown field, bad sex or date", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not register donors", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "National id already registered; `existing_id` names the donor", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field breaks a rule; `errors` names each", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donor(
@@ -56,8 +53,6 @@ pub async fn create_donor(
     responses(
         (status = 200, description = "The donor", body = DonorOut),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read donors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_donor(
@@ -81,11 +76,8 @@ pub async fn get_donor(
     responses(
         (status = 200, description = "Updated", body = DonorOut),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not update donors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donor", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "National id registered to another donor; `existing_id` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field breaks a rule; `errors` names each", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_donor(
@@ -110,8 +102,6 @@ pub async fn update_donor(
         (status = 200, description = "A page of donors", body = ListResponse<DonorOut>),
         (status = 400, description = "Bad limit, cursor, blood group or reserve", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`q` too long or with control characters", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read donors", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_donors(
     state: web::Data<AppState>,

@@ -22,10 +22,7 @@ use crate::http::state::AppState;
     responses(
         (status = 201, description = "Created", body = DriveOut),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The chapter is outside the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: empty name, ends_on before starts_on, negative target, unknown chapter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_drive(
@@ -48,8 +45,6 @@ pub async fn create_drive(
     responses(
         (status = 200, description = "Drives, each with its units", body = ListResponse<DriveOut>),
         (status = 400, description = "Bad parameter or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "chapter_id outside the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Year out of range or unknown chapter", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -75,8 +70,6 @@ pub async fn list_drives(
     responses(
         (status = 200, description = "The drive", body = DriveOut),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drive in the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_drive(
@@ -98,10 +91,7 @@ pub async fn get_drive(
     responses(
         (status = 200, description = "Updated", body = DriveOut),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drive in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, ends_on before starts_on, or an event outside the new dates", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_drive(
@@ -125,8 +115,6 @@ pub async fn update_drive(
     responses(
         (status = 200, description = "The tally", body = TallyOut),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drive in the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn drive_tally(
@@ -148,10 +136,7 @@ pub async fn drive_tally(
     responses(
         (status = 201, description = "Created", body = EventOut),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not manage drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drive in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty site, or held_on outside the drive's dates", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_event(
@@ -175,8 +160,6 @@ pub async fn create_event(
     responses(
         (status = 200, description = "Events", body = ListResponse<EventOut>),
         (status = 400, description = "Bad id, paging or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drive in the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_events(
@@ -203,8 +186,6 @@ pub async fn list_events(
     responses(
         (status = 200, description = "The event", body = EventOut),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read drives", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event in the caller's scope", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_event(

@@ -28,9 +28,6 @@ use crate::http::state::AppState;
     responses(
         (status = 201, description = "Opened", body = EmergencyRequestOut),
         (status = 400, description = "Unreadable body: not JSON, wrong type, unknown field, unknown component or urgency, bad instant", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not open requests (coordinator, honors)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: unknown blood group, units_needed outside 1–1000, opened_at in the future, text too long, hospital_id missing (admin), unknown or another hospital's", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_request(
@@ -55,8 +52,6 @@ pub async fn create_request(
     responses(
         (status = 200, description = "A page of requests", body = ListResponse<EmergencyRequestOut>),
         (status = 400, description = "Bad status, hospital_id, limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read requests (coordinator, honors)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "hospital_id of another hospital (hospital callers)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_requests(
@@ -88,8 +83,6 @@ pub async fn list_requests(
     responses(
         (status = 200, description = "The request", body = EmergencyRequestOut),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read requests", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_request(
@@ -112,8 +105,6 @@ pub async fn get_request(
     responses(
         (status = 200, description = "Cancelled", body = EmergencyRequestOut),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not cancel requests", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -139,10 +130,6 @@ pub async fn cancel_request(
     responses(
         (status = 200, description = "Reserve donors compatible with the patient for the component, eligible today, not declined for this request, best first", body = CandidateList),
         (status = 400, description = "Not a UUID, or a bad limit", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not see candidates (coordinator, honors)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this caller on an expensive route", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No turn at expensive work within the configured wait (Retry-After), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -172,11 +159,8 @@ pub async fn list_candidates(
     responses(
         (status = 201, description = "Recorded", body = ResponseOut),
         (status = 400, description = "Unreadable body, unknown response", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not record answers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No such donor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_response(
@@ -201,8 +185,6 @@ pub async fn create_response(
     responses(
         (status = 200, description = "Every answer (one page; `next_cursor` is null)", body = ListResponse<ResponseOut>),
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read answers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_responses(
@@ -235,11 +217,8 @@ pub async fn list_responses(
     responses(
         (status = 201, description = "Recorded, with `emergency_request_id` (or the first response again, for a repeated Idempotency-Key)", body = DonationOut),
         (status = 400, description = "Unreadable body, unknown component or outcome, bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not record emergency donations", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled, or unit_code already recorded", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at in the future, deferral without reason or end), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donation(

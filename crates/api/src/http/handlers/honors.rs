@@ -26,8 +26,6 @@ use crate::http::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The tiers from configuration, lowest threshold first", body = Vec<TierOut>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read honors", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_tiers(
     state: web::Data<AppState>,
@@ -48,10 +46,6 @@ pub async fn list_tiers(
                 (String = "text/csv"),
             )),
         (status = 400, description = "Unreadable parameter (as_of not a date, negative min_tier or limit, bad cursor)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read honors", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this caller on an expensive route", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No turn at expensive work within the configured wait (Retry-After), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such chapter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn eligible(
@@ -116,10 +110,7 @@ fn export_csv(
     responses(
         (status = 201, description = "Recorded", body = AwardOut),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not record awards", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The donor already holds this tier or a higher one", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`tier` is not a configured threshold, the donor had not reached it by `awarded_on`, no such donor, or the note is too long", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn record_award(
@@ -142,8 +133,6 @@ pub async fn record_award(
     responses(
         (status = 200, description = "The donor's awards", body = Vec<AwardOut>),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read donors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn donor_awards(

@@ -19,7 +19,6 @@ use crate::http::state::AppState;
     responses(
         (status = 200, description = "Chapters", body = ListResponse<ChapterOut>),
         (status = 400, description = "Bad paging", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_chapters(
     state: web::Data<AppState>,
@@ -39,8 +38,6 @@ pub async fn list_chapters(
     responses(
         (status = 201, description = "Created", body = ChapterOut),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid name or unknown parent", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_chapter(
@@ -61,8 +58,6 @@ pub async fn create_chapter(
     responses(
         (status = 200, description = "Hospitals", body = ListResponse<HospitalOut>),
         (status = 400, description = "Bad paging", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_hospitals(
     state: web::Data<AppState>,
@@ -82,8 +77,6 @@ pub async fn list_hospitals(
     responses(
         (status = 201, description = "Created", body = HospitalOut),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_hospital(
@@ -104,8 +97,6 @@ pub async fn create_hospital(
     responses(
         (status = 200, description = "Users", body = ListResponse<UserOut>),
         (status = 400, description = "Bad paging", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -125,8 +116,6 @@ pub async fn list_users(
     responses(
         (status = 201, description = "Created", body = UserOut),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -152,8 +141,6 @@ pub async fn create_user(
     responses(
         (status = 200, description = "Updated", body = UserOut),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid password", body = Problem, content_type = "application/problem+json"),
     ))]

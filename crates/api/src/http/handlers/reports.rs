@@ -15,10 +15,6 @@ use crate::http::state::AppState;
     responses(
         (status = 200, description = "The year's figures", body = AnnualReport),
         (status = 400, description = "`year` missing or not a number; `chapter_id` not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this caller on an expensive route", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No turn at expensive work within the configured wait (Retry-After), or the database is unavailable", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown chapter, or outside the coordinator's scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`year` outside 1900–2200", body = Problem, content_type = "application/problem+json"),
     ))]
