@@ -116,28 +116,6 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A 422 for one field.
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        let message = message.into();
-        ApiError::Validation {
-            detail: format!("{field}: {message}"),
-            errors: vec![FieldError::new(field, message)],
-        }
-    }
-
-    /// A 422 for several fields, or Ok when there are none.
-    pub fn check(errors: Vec<FieldError>) -> Result<(), ApiError> {
-        if errors.is_empty() {
-            return Ok(());
-        }
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(ApiError::Validation { detail, errors })
-    }
-
     /// A 500 whose cause goes to the log only.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
