@@ -209,6 +209,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rules_fingerprints (name) {
+        name -> Text,
+        fingerprint -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> chapters (chapter_id));
 diesel::joinable!(users -> hospitals (hospital_id));
 diesel::joinable!(api_keys -> hospitals (hospital_id));
@@ -236,4 +244,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     awards,
     idempotency_keys,
     audit_log,
+    rules_fingerprints,
 );

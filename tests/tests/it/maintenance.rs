@@ -64,3 +64,51 @@ fn a_retention_under_a_day_refuses_to_start() {
     settings.idempotency_retention_hours = 24;
     assert!(hienmau_api::http::startup::build_state(settings).is_ok());
 }
+
+mod rules_fingerprint {
+    use std::sync::atomic::Ordering;
+
+    use hienmau_api::app::maintenance::recompute_if_rules_changed;
+    use hienmau_api::http::startup::{build_state, migrate};
+    use hienmau_tests::{backend_tests, test_settings};
+    use serde_json::json;
+
+    use crate::emergency_support::{
+        candidate_ids, give, hospital_user, past_event, request_id, reserve_donor,
+    };
+
+    backend_tests! {
+        fn a_changed_interval_changes_the_candidates_after_a_restart(app) {
+            let event = past_event(app);
+            let donor = reserve_donor(app, "Lý Thị Mai", "O+", json!({}));
+            // Whole blood 100 days ago: past the national 84 days, inside 120.
+            give(app, &event, &donor, "whole_blood", 100).expect(201);
+            let (_, hospital) = hospital_user(app, "bv.laocai");
+            let request = request_id(app, &hospital, json!({ "component": "red_cells" }));
+            assert!(candidate_ids(app, &hospital, &request).contains(&donor));
+
+            // A restart with the interval after whole blood set to 120 days: the instance is
+            // not ready until the stored figures are recomputed under the new rules.
+            let mut settings = test_settings(&app.db.url);
+            settings.eligibility.long_interval_days = 120;
+            let restarted = build_state(settings.clone()).unwrap();
+            assert!(!restarted.ready.load(Ordering::Acquire));
+            migrate(&restarted).unwrap();
+            assert!(restarted.ready.load(Ordering::Acquire));
+            // Candidates filter on the stored figures every instance reads.
+            assert!(!candidate_ids(app, &hospital, &request).contains(&donor));
+
+            // Started again with the same rules, nothing is recomputed.
+            let again = build_state(settings).unwrap();
+            let ctx = again.ctx();
+            let mut conn = again.pool.get().unwrap();
+            let n = hienmau_db::write_tx(&mut conn, |tx| recompute_if_rules_changed(tx, &ctx)).unwrap();
+            assert_eq!(n, 0);
+
+            // Back to the national rules: the donor is a candidate again.
+            let national = build_state(test_settings(&app.db.url)).unwrap();
+            migrate(&national).unwrap();
+            assert!(candidate_ids(app, &hospital, &request).contains(&donor));
+        }
+    }
+}

@@ -95,6 +95,7 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
                 .yielding_to(in_flight.clone()),
         ),
         in_flight,
+        ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         writer: (url.backend() == hienmau_db::Backend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(()))),
         settings: Arc::new(settings),
@@ -182,10 +183,31 @@ fn load_or_create_secret(path: &Path) -> Result<String, StartupError> {
     }
 }
 
-/// Runs pending migrations once.
+/// Brings the database up to date: runs pending migrations, then recomputes the figures derived
+/// from configuration when it changed ([`crate::app::maintenance::recompute_if_rules_changed`]),
+/// then marks the instance ready (`/ready` answers 503 until then).
 pub fn migrate(state: &AppState) -> Result<usize, hienmau_db::DbError> {
+    use hienmau_db::DbError;
     let mut conn = state.pool.get()?;
-    hienmau_db::migrate(&mut conn)
+    let applied = hienmau_db::migrate(&mut conn)?;
+    let ctx = state.ctx();
+    let recomputed = hienmau_db::write_tx(&mut conn, |tx| {
+        crate::app::maintenance::recompute_if_rules_changed(tx, &ctx)
+    })
+    .map_err(|e| match e {
+        crate::app::AppError::Database(e) => e,
+        other => DbError::Migration(format!("recomputing eligibility figures: {other}")),
+    })?;
+    if recomputed > 0 {
+        tracing::info!(
+            donors = recomputed,
+            "eligibility rules changed: stored eligibility figures recomputed"
+        );
+    }
+    state
+        .ready
+        .store(true, std::sync::atomic::Ordering::Release);
+    Ok(applied)
 }
 
 /// Sets up logging: `RUST_LOG` or the configured filter; JSON lines when `HIENMAU_LOG_FORMAT=json`.

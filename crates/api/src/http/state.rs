@@ -41,6 +41,9 @@ pub struct AppState {
     /// and holds no thread or connection. (Other processes on the same file still meet the
     /// busy timeout.) None on PostgreSQL, whose row locks queue writers themselves.
     pub writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Set once the database is migrated and its derived figures match the configuration
+    /// ([`crate::http::startup::migrate`]); `/ready` answers 503 until then.
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

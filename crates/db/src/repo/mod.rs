@@ -16,6 +16,7 @@ pub mod hospitals;
 pub mod idempotency;
 pub(crate) mod raw;
 pub mod reports;
+pub mod rules;
 pub mod users;
 
 use crate::{DbConn, DbError};

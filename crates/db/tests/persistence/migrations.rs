@@ -153,6 +153,7 @@ fn migrations_build_the_same_schema_on_both_backends() {
         awards,
         idempotency_keys,
         audit_log,
+        rules_fingerprints,
     );
     let migrated: BTreeMap<String, Vec<String>> = sqlite
         .iter()

@@ -15,13 +15,17 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// Readiness: 200 when the database answers, else 503 `unavailable`.
+/// Readiness: 200 when the database is migrated, its stored eligibility figures match the rules
+/// in force (recomputed at start after a change) and it answers; else 503 `unavailable`.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses(
-        (status = 200, description = "The database answers", body = Health),
-        (status = 503, description = "The database does not answer", body = crate::http::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Migrated, up to date with the configuration, and the database answers", body = Health),
+        (status = 503, description = "Still migrating or recomputing after a configuration change, or the database does not answer", body = crate::http::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.ready.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(ApiError::Unavailable);
+    }
     state
         .db(|conn| hienmau_db::conn::ping(conn).map_err(|_| ApiError::Unavailable))
         .await?;
