@@ -15,7 +15,9 @@ use hienmau_db::models::{Drive, EmergencyRequest, Event, Hospital};
 use hienmau_db::repo::{chapters, drives, emergency, events, hospitals};
 use hienmau_db::DbConn;
 use hienmau_domain::text::fold;
-use hienmau_domain::{BloodGroup, Component, DonorDraft, RequestStatus, Sex, Urgency};
+use hienmau_domain::{
+    compatibility, BloodGroup, Component, DonorDraft, RequestStatus, Sex, Urgency,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -299,6 +301,8 @@ struct Person {
     /// The first day the scheduler offers this donor again (the rules still decide).
     next_ok: NaiveDate,
     reserve: bool,
+    /// The blood group on record (emergency units go to compatible patients only).
+    group: Option<BloodGroup>,
 }
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
@@ -532,6 +536,7 @@ fn load_in(
             weight,
             next_ok: prior_last.map_or(NaiveDate::MIN, |d| d + chrono::Days::new(interval_days)),
             reserve,
+            group: group.or_else(|| reserve.then_some(BloodGroup::OPos)),
         });
     }
     summary.donors = people.len();
@@ -610,6 +615,7 @@ fn load_in(
                         .then(|| "Huyết sắc tố thấp (Hb < 120 g/l)".to_owned()),
                     deferred_until: deferred.then(|| held_on + chrono::Days::new(28)),
                     permanent: None,
+                    weight_kg: None,
                 };
                 // The rules decide; the scheduler only avoids asking in vain.
                 match crate::app::savepoint(conn, |c| {
@@ -666,7 +672,11 @@ fn load_in(
             let p = rng.gen_range(0..people.len());
             let person = &people[p];
             let age = hienmau_domain::person::age_on(person.dob, on);
-            if !person.reserve || !(18..=60).contains(&age) || person.next_ok > on {
+            let fits = person.group.is_some_and(|g| {
+                BloodGroup::parse(&request.blood_group)
+                    .is_ok_and(|p| compatibility(p, g, Component::WholeBlood).is_some())
+            });
+            if !person.reserve || !fits || !(18..=60).contains(&age) || person.next_ok > on {
                 continue;
             }
             let body = NewDonation {
@@ -679,6 +689,7 @@ fn load_in(
                 deferral_reason: None,
                 deferred_until: None,
                 permanent: None,
+                weight_kg: None,
             };
             if crate::app::savepoint(conn, |c| {
                 crate::app::emergency::give(c, &ctx, recorder, &request, body)

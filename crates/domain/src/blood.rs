@@ -149,8 +149,9 @@ string_enum!(BloodGroup, "a blood group such as \"O+\" or \"AB-\"");
 pub enum Component {
     /// A bag of whole blood (250, 350 or 450 ml).
     WholeBlood,
-    /// Red cells collected by apheresis; for intervals, weight and volume it counts like
-    /// whole blood, because the donor loses about as many red cells.
+    /// Red cells collected by apheresis; for the interval it counts like whole blood, because
+    /// the donor loses about as many red cells; for weight and volume it is apheresis
+    /// (at least 50 kg, the apheresis session caps: Art. 4.2(b)).
     RedCells,
     /// Platelets collected by apheresis.
     Platelets,
@@ -188,17 +189,18 @@ impl Component {
     }
 
     /// Whether the component is collected by apheresis (a separator machine returns the
-    /// rest to the donor): red cells, platelets and plasma. Whole blood is not.
+    /// rest to the donor): red cells, platelets and plasma. Whole blood is not. Apheresis
+    /// takes the apheresis minimum weight and volume caps (Art. 4.2(b)).
     ///
-    /// Not the same grouping as the eligibility rules use: apheresis red cells still take
-    /// the whole-blood interval, weight and volume limits (see [`Component::is_whole_blood_like`]).
+    /// Not the grouping of the intervals: apheresis red cells still take the whole-blood
+    /// interval (see [`Component::is_whole_blood_like`]).
     pub fn is_apheresis(self) -> bool {
         !matches!(self, Component::WholeBlood)
     }
 
     /// Whether the donor loses a whole donation's worth of red cells (whole blood, red
-    /// cells): such donations take the long interval and the whole-blood weight and volume
-    /// limits (Circular 26/2013 Art. 6).
+    /// cells): such donations take the long interval (Circular 26/2013 Art. 6). Weight and
+    /// volume go by [`Component::is_apheresis`] instead.
     pub fn is_whole_blood_like(self) -> bool {
         matches!(self, Component::WholeBlood | Component::RedCells)
     }

@@ -19,10 +19,10 @@ pub struct EligibilityRules {
     pub min_age: i32,
     /// Oldest age, inclusive: eligible while [`age_on`] ≤ this.
     pub max_age: i32,
-    /// Whole-blood and red-cell minimum weight for women. The national institute's FAQ says
-    /// 45 kg for everyone; the circular says 42 kg for women, hence a separate setting.
+    /// Whole-blood minimum weight for women. The national institute's FAQ says 45 kg for
+    /// everyone; the circular says 42 kg for women, hence a separate setting.
     pub min_weight_female_kg: f64,
-    /// Whole-blood and red-cell minimum weight for men.
+    /// Whole-blood minimum weight for men.
     pub min_weight_male_kg: f64,
     /// From the minimum weight up to (not including) this, a whole-blood donation is
     /// capped at [`EligibilityRules::reduced_volume_ml`].
@@ -34,7 +34,8 @@ pub struct EligibilityRules {
     pub ml_per_kg: f64,
     /// Absolute whole-blood cap.
     pub max_whole_blood_ml: i32,
-    /// Minimum weight for platelet and plasma apheresis.
+    /// Minimum weight for apheresis (red cells, platelets and plasma), men and women alike
+    /// (Art. 4.2(b)).
     pub apheresis_min_weight_kg: f64,
     /// Apheresis cap per session for donors under [`EligibilityRules::apheresis_large_weight_kg`].
     pub apheresis_max_ml: i32,
@@ -80,17 +81,22 @@ impl EligibilityRules {
         }
     }
 
-    /// The minimum body weight for giving `c`.
+    /// The minimum body weight for giving `c`: the whole-blood minimum of the donor's sex for
+    /// whole blood; the apheresis minimum, whatever the sex, for red cells, platelets and
+    /// plasma (Art. 4.2(b)).
     pub fn min_weight_kg(&self, sex: Sex, c: Component) -> f64 {
-        match (c.is_whole_blood_like(), sex) {
-            (true, Sex::Female) => self.min_weight_female_kg,
-            (true, Sex::Male) => self.min_weight_male_kg,
-            (false, _) => self.apheresis_min_weight_kg,
+        match (c.is_apheresis(), sex) {
+            (false, Sex::Female) => self.min_weight_female_kg,
+            (false, Sex::Male) => self.min_weight_male_kg,
+            (true, _) => self.apheresis_min_weight_kg,
         }
     }
 
     /// Largest allowed volume for this donor and component; `None` = weight unknown (volume
-    /// not checked); `Some(0)` = not allowed at this weight.
+    /// not checked); `Some(0)` = not allowed at this weight. Whole blood: the reduced bag
+    /// below [`EligibilityRules::reduced_volume_below_kg`], else so many millilitres per
+    /// kilogram up to the whole-blood cap. Apheresis (red cells too): the session cap, the
+    /// larger one from [`EligibilityRules::apheresis_large_weight_kg`].
     ///
     /// A weight that is not a finite number counts as unknown rather than as a reason to
     /// refuse: it can only come from a broken import, and refusing would hide the bug
@@ -100,7 +106,7 @@ impl EligibilityRules {
         if w < self.min_weight_kg(sex, c) {
             return Some(0);
         }
-        let allowed = if c.is_whole_blood_like() {
+        let allowed = if !c.is_apheresis() {
             if w < self.reduced_volume_below_kg {
                 self.reduced_volume_ml
             } else {
@@ -130,7 +136,9 @@ pub struct Donor {
     pub date_of_birth: NaiveDate,
     /// Sex, for the whole-blood weight minimum.
     pub sex: Sex,
-    /// Last recorded weight; `None` skips the weight and volume checks.
+    /// The weight to judge on (measured at screening, else the last recorded); `None` skips
+    /// the weight and volume checks (the API refuses a collection without a weight before
+    /// asking).
     pub weight_kg: Option<f64>,
 }
 
@@ -477,6 +485,37 @@ mod tests {
     }
 
     #[test]
+    fn minimum_weights_by_component() {
+        use Sex::{Female, Male};
+        let r = EligibilityRules::default();
+        let cases = [
+            (Female, WholeBlood, 42.0),
+            (Male, WholeBlood, 45.0),
+            (Female, RedCells, 50.0),
+            (Male, RedCells, 50.0),
+            (Female, Platelets, 50.0),
+            (Male, Platelets, 50.0),
+            (Female, Plasma, 50.0),
+            (Male, Plasma, 50.0),
+        ];
+        for (sex, c, kg) in cases {
+            assert_eq!(r.min_weight_kg(sex, c), kg, "{sex} {c}");
+        }
+        // Configurable: a province asking 55 kg for apheresis gets it for every apheresis
+        // component and both sexes, and whole blood keeps its own minimums.
+        let strict: EligibilityRules = toml::from_str("apheresis_min_weight_kg = 55.0").unwrap();
+        for (sex, c, kg) in cases {
+            let want = if c == WholeBlood { kg } else { 55.0 };
+            assert_eq!(strict.min_weight_kg(sex, c), want, "{sex} {c}");
+        }
+        let light = adult(Female, Some(54.9));
+        assert_eq!(
+            outcome(check(&strict, &light, &[], &[], &proposed(RedCells, 250))),
+            Some(("underweight", None))
+        );
+    }
+
+    #[test]
     fn allowed_volumes() {
         let r = EligibilityRules::default();
         use Sex::{Female, Male};
@@ -494,8 +533,17 @@ mod tests {
             (Male, Some(55.5), WholeBlood, Some(499)),
             (Male, Some(56.0), WholeBlood, Some(500)),
             (Male, Some(90.0), WholeBlood, Some(500)),
-            (Female, Some(43.0), RedCells, Some(250)),
-            (Male, Some(60.0), RedCells, Some(500)),
+            // Apheresis red cells: the apheresis minimum and caps, men and women alike.
+            (Female, Some(43.0), RedCells, Some(0)),
+            (Female, Some(48.0), RedCells, Some(0)),
+            (Female, Some(49.9), RedCells, Some(0)),
+            (Male, Some(49.9), RedCells, Some(0)),
+            (Female, Some(50.0), RedCells, Some(500)),
+            (Male, Some(50.0), RedCells, Some(500)),
+            (Male, Some(59.9), RedCells, Some(500)),
+            (Male, Some(60.0), RedCells, Some(650)),
+            (Female, Some(49.9), Plasma, Some(0)),
+            (Female, Some(49.9), Platelets, Some(0)),
             (Male, Some(49.9), Platelets, Some(0)),
             (Female, Some(50.0), Platelets, Some(500)),
             (Male, Some(59.9), Plasma, Some(500)),
@@ -864,11 +912,51 @@ mod tests {
                 501,
                 Some(("volume_above_allowed", Some(0))),
             ),
+            // Apheresis (red cells too) needs 50 kg, women and men alike (Art. 4.2(b)).
             (
                 Female,
                 Some(44.0),
                 RedCells,
-                300,
+                250,
+                Some(("underweight", None)),
+            ),
+            (
+                Female,
+                Some(48.0),
+                RedCells,
+                250,
+                Some(("underweight", None)),
+            ),
+            (
+                Female,
+                Some(49.9),
+                RedCells,
+                250,
+                Some(("underweight", None)),
+            ),
+            (Male, Some(49.9), RedCells, 250, Some(("underweight", None))),
+            (Female, Some(49.9), Plasma, 250, Some(("underweight", None))),
+            (
+                Female,
+                Some(49.9),
+                Platelets,
+                250,
+                Some(("underweight", None)),
+            ),
+            (Female, Some(50.0), RedCells, 500, None),
+            (
+                Male,
+                Some(50.0),
+                RedCells,
+                501,
+                Some(("volume_above_allowed", Some(0))),
+            ),
+            (Male, Some(60.0), RedCells, 650, None),
+            (
+                Female,
+                Some(60.0),
+                RedCells,
+                651,
                 Some(("volume_above_allowed", Some(0))),
             ),
             (

@@ -7,7 +7,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::blood::{donor_groups_for, BloodGroup, Component, Match};
+use crate::blood::{compatibility, donor_groups_for, BloodGroup, Component, Match};
 use crate::eligibility::EligibilityRules;
 use crate::person::Sex;
 use crate::DomainError;
@@ -219,6 +219,53 @@ impl CandidateCriteria {
     }
 }
 
+/// Why a collected unit may not count toward a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unsuitable {
+    /// The unit is not of the component the request asks for.
+    #[error("the request is for {requested}, this unit is {given}")]
+    OtherComponent {
+        /// The request's component.
+        requested: Component,
+        /// The unit's component.
+        given: Component,
+    },
+    /// The donor's group is not known, so the unit cannot be matched to the patient.
+    #[error("the donor's blood group is not known: a unit for a patient needs a typed donor")]
+    UnknownGroup,
+    /// The donor's group does not fit the patient's for the component.
+    #[error("{component} from a donor of group {donor} is not compatible with a patient of group {patient}")]
+    Incompatible {
+        /// The patient's group.
+        patient: BloodGroup,
+        /// The donor's group.
+        donor: BloodGroup,
+        /// The component.
+        component: Component,
+    },
+}
+
+/// Whether a collected unit of `given` from a donor of group `donor` (`None` = not known)
+/// may count toward a request for `requested` for a patient of group `patient`: the same
+/// component, a known donor group, and [`compatibility`] (the candidates' tables). The
+/// match says how well it fits.
+pub fn unit_for_request(
+    patient: BloodGroup,
+    requested: Component,
+    donor: Option<BloodGroup>,
+    given: Component,
+) -> Result<Match, Unsuitable> {
+    if given != requested {
+        return Err(Unsuitable::OtherComponent { requested, given });
+    }
+    let donor = donor.ok_or(Unsuitable::UnknownGroup)?;
+    compatibility(patient, donor, requested).ok_or(Unsuitable::Incompatible {
+        patient,
+        donor,
+        component: requested,
+    })
+}
+
 /// The latest date of birth of someone at least `age` full years old on `today` (see
 /// [`crate::person::age_on`]: a 29 February birthday counts on 1 March in common years).
 pub fn latest_birth_for_age(today: NaiveDate, age: i32) -> NaiveDate {
@@ -348,6 +395,77 @@ mod tests {
     }
 
     #[test]
+    fn units_for_a_request() {
+        use Component::{Plasma, Platelets, RedCells, WholeBlood};
+        let g = |s: &str| BloodGroup::parse(s).unwrap();
+        type Case = (
+            &'static str,
+            Component,
+            Option<&'static str>,
+            Component,
+            Result<Match, &'static str>,
+        );
+        let cases: &[Case] = &[
+            ("O-", RedCells, Some("O-"), RedCells, Ok(Match::Identical)),
+            ("O-", RedCells, Some("O+"), RedCells, Err("incompatible")),
+            ("O-", RedCells, None, RedCells, Err("unknown")),
+            ("O-", RedCells, Some("O-"), WholeBlood, Err("component")),
+            ("O-", RedCells, None, Plasma, Err("component")),
+            ("AB+", RedCells, Some("O-"), RedCells, Ok(Match::Compatible)),
+            (
+                "A+",
+                WholeBlood,
+                Some("A-"),
+                WholeBlood,
+                Ok(Match::Compatible),
+            ),
+            (
+                "A+",
+                WholeBlood,
+                Some("O+"),
+                WholeBlood,
+                Err("incompatible"),
+            ),
+            ("O-", Plasma, Some("AB+"), Plasma, Ok(Match::Compatible)),
+            ("AB-", Plasma, Some("O-"), Plasma, Err("incompatible")),
+            (
+                "B-",
+                Platelets,
+                Some("AB-"),
+                Platelets,
+                Ok(Match::Compatible),
+            ),
+            ("B-", Platelets, Some("AB+"), Platelets, Err("incompatible")),
+        ];
+        for &(patient, requested, donor, given, want) in cases {
+            let got =
+                unit_for_request(g(patient), requested, donor.map(g), given).map_err(|e| match e {
+                    Unsuitable::OtherComponent { .. } => "component",
+                    Unsuitable::UnknownGroup => "unknown",
+                    Unsuitable::Incompatible { .. } => "incompatible",
+                });
+            assert_eq!(got, want, "{patient} {requested} {donor:?} {given}");
+        }
+        // Of the request's component and a known group, the candidates' table decides.
+        for patient in BloodGroup::ALL {
+            for c in Component::ALL {
+                for donor in BloodGroup::ALL {
+                    assert_eq!(
+                        unit_for_request(patient, c, Some(donor), c).ok(),
+                        compatibility(patient, donor, c),
+                        "{patient} {c} {donor}"
+                    );
+                }
+            }
+        }
+        let e = unit_for_request(g("O-"), RedCells, Some(g("O+")), RedCells).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "red_cells from a donor of group O+ is not compatible with a patient of group O-"
+        );
+    }
+
+    #[test]
     fn criteria_for_a_request() {
         let rules = EligibilityRules::default();
         let g = |s: &str| BloodGroup::parse(s).unwrap();
@@ -372,6 +490,18 @@ mod tests {
         assert_eq!(
             c.min_weight_male_kg,
             rules.min_weight_kg(Sex::Male, Component::RedCells)
+        );
+        // Apheresis red cells: 50 kg for women and men alike (Art. 4.2(b)).
+        assert_eq!((c.min_weight_female_kg, c.min_weight_male_kg), (50.0, 50.0));
+        let whole = CandidateCriteria::for_request(
+            &rules,
+            g("A+"),
+            Component::WholeBlood,
+            day("2024-04-07"),
+        );
+        assert_eq!(
+            (whole.min_weight_female_kg, whole.min_weight_male_kg),
+            (42.0, 45.0)
         );
         let plasma =
             CandidateCriteria::for_request(&rules, g("O-"), Component::Plasma, day("2024-04-07"));

@@ -152,12 +152,81 @@ backend_tests! {
         let m70 = person("male", 70.0);
         refused(&donate(app, &admin, &ev, collected(&m70, "whole_blood", 550, day)), "volume_above_allowed", Some(day));
         donate_ok(app, &admin, &ev, collected(&m70, "whole_blood", 500, day));
-        // Apheresis from 50 kg.
-        refused(&donate(app, &admin, &ev, collected(&person("male", 49.0), "platelets", 250, day)), "underweight", None);
-        // Unknown weight: the absolute cap still holds.
+        // Apheresis (red cells, platelets, plasma) from 50 kg, women and men alike (Art. 4.2(b)).
+        for (sex, component) in [("female", "red_cells"), ("male", "red_cells"), ("female", "platelets"),
+                                 ("male", "platelets"), ("female", "plasma"), ("male", "plasma")] {
+            refused(&donate(app, &admin, &ev, collected(&person(sex, 49.0), component, 250, day)), "underweight", None);
+            donate_ok(app, &admin, &ev, collected(&person(sex, 50.0), component, 250, day));
+        }
+        // A 48 kg woman gives whole blood, not apheresis red cells.
+        refused(&donate(app, &admin, &ev, collected(&person("female", 48.0), "red_cells", 250, day)), "underweight", None);
+        donate_ok(app, &admin, &ev, collected(&person("female", 48.0), "whole_blood", 350, day));
+        // Apheresis caps: 500 ml from 50 kg, 650 ml from 60 kg (red cells too).
+        let f50 = person("female", 50.0);
+        refused(&donate(app, &admin, &ev, collected(&f50, "red_cells", 501, day)), "volume_above_allowed", Some(day));
+        donate_ok(app, &admin, &ev, collected(&f50, "red_cells", 500, day));
+        let m60 = person("male", 60.0);
+        refused(&donate(app, &admin, &ev, collected(&m60, "red_cells", 651, day)), "volume_above_allowed", Some(day));
+        donate_ok(app, &admin, &ev, collected(&m60, "red_cells", 650, day));
+    }
+
+    fn weight_at_screening(app) {
+        let (_, ev) = setup(app);
+        let admin = app.admin().to_owned();
+        let day = "2024-04-07";
+        let weighed = |mut body: Value, kg: Value| {
+            body["weight_kg"] = kg;
+            body
+        };
+        // No weight on record and none measured: a collection cannot be judged (422 naming
+        // weight_kg), and nothing is recorded.
         let unknown = donor(app, json!({ "weight_kg": null }));
-        refused(&donate(app, &admin, &ev, collected(&unknown, "whole_blood", 600, day)), "volume_above_allowed", Some(day));
-        donate_ok(app, &admin, &ev, collected(&unknown, "whole_blood", 450, day));
+        let r = donate(app, &admin, &ev, collected(&unknown, "whole_blood", 250, day));
+        invalid_field(&r, "weight_kg");
+        assert_eq!(donor_view(app, &unknown)["donation_count"], 0);
+        // A deferral needs no weight.
+        donate_ok(app, &admin, &ev, deferred(&unknown, "2024-01-10", "2024-01-17"));
+        assert!(donor_view(app, &unknown)["weight_kg"].is_null());
+        // Measured at screening: judged on it, and it becomes the donor's weight.
+        let r = donate(app, &admin, &ev, weighed(collected(&unknown, "whole_blood", 350, day), json!(44.0)));
+        refused(&r, "volume_above_allowed", Some(day));
+        assert!(donor_view(app, &unknown)["weight_kg"].is_null(), "a refusal records nothing");
+        donate_ok(app, &admin, &ev, weighed(collected(&unknown, "whole_blood", 250, day), json!(44.0)));
+        let v = donor_view(app, &unknown);
+        assert_eq!((v["weight_kg"].as_f64(), v["donation_count"].as_i64()), (Some(44.0), Some(1)));
+        // The measurement wins over the record: 60 kg on record, 41 kg today.
+        let heavy = donor(app, json!({ "weight_kg": 60.0 }));
+        refused(&donate(app, &admin, &ev, weighed(collected(&heavy, "whole_blood", 250, day), json!(41.0))), "underweight", None);
+        assert_eq!(donor_view(app, &heavy)["weight_kg"], 60.0);
+        // Without a measurement, the weight on record is used.
+        donate_ok(app, &admin, &ev, collected(&heavy, "whole_blood", 450, day));
+        // A deferral's measurement is kept too (the low weight is why she was deferred).
+        let light = donor(app, json!({ "weight_kg": 50.0 }));
+        donate_ok(app, &admin, &ev, weighed(deferred(&light, "2024-04-07", "2024-04-14"), json!(40.5)));
+        assert_eq!(donor_view(app, &light)["weight_kg"], 40.5);
+        // A paper form typed in late does not overwrite a newer measurement.
+        let late = donor(app, json!({ "weight_kg": null }));
+        donate_ok(app, &admin, &ev, weighed(collected(&late, "whole_blood", 350, day), json!(58.0)));
+        donate_ok(app, &admin, &ev, weighed(collected(&late, "whole_blood", 350, "2024-01-05"), json!(52.0)));
+        let v = donor_view(app, &late);
+        assert_eq!((v["weight_kg"].as_f64(), v["donation_count"].as_i64()), (Some(58.0), Some(2)));
+        // Impossible weights are invalid; a string is unreadable.
+        for kg in [json!(0), json!(-3), json!(300), json!(1e9)] {
+            invalid_field(&donate(app, &admin, &ev, weighed(collected(&heavy, "platelets", 250, "2024-08-01"), kg)), "weight_kg");
+        }
+        donate(app, &admin, &ev, weighed(collected(&heavy, "platelets", 250, "2024-08-01"), json!("55"))).expect_problem(400, "invalid_request");
+        // Batch items take it the same way.
+        let offline = donor(app, json!({ "weight_kg": null }));
+        let mut item = collected(&offline, "whole_blood", 350, day);
+        item["client_ref"] = json!("w-1");
+        let mut weighed_item = weighed(item.clone(), json!(51.0));
+        weighed_item["client_ref"] = json!("w-2");
+        let out = app.post(&format!("/api/v1/events/{ev}/donations/batch"), &admin, json!({ "items": [item, weighed_item] }))
+            .expect(200);
+        assert_eq!(out["results"][0]["status"], 422, "{out}");
+        assert_eq!(out["results"][0]["error"]["errors"][0]["field"], "weight_kg", "{out}");
+        assert_eq!(out["results"][1]["status"], 201, "{out}");
+        assert_eq!(donor_view(app, &offline)["weight_kg"], 51.0);
     }
 
     fn deferrals(app) {

@@ -1,6 +1,7 @@
-//! Emergency candidates against the rules: the whole compatibility table (8 patient groups ×
-//! 4 components × 8 donor groups) and a property-style test over random donors (reserve,
-//! withdrawn, declined, recent donations, deferrals, age, weight) on fixed seeds.
+//! Emergency candidates and units against the rules: the whole compatibility table (8 patient
+//! groups × 4 components × 8 donor groups) for the candidates and for the units recorded, a
+//! property-style test over random donors (reserve, withdrawn, declined, recent donations,
+//! deferrals, age, weight) on fixed seeds, and the apheresis weight minimum of the candidates.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -400,5 +401,148 @@ backend_tests! {
             }
         }
         assert!(compared == 120 && nonempty > 40, "{nonempty} of {compared} requests had candidates");
+    }
+}
+
+/// Posts a collected emergency unit of `component` (250 ml) for `request`.
+fn unit_for(
+    app: &TestApp,
+    token: &str,
+    request: &str,
+    donor: &str,
+    component: &str,
+) -> hienmau_tests::Resp {
+    app.post(
+        &format!("/api/v1/emergency-requests/{request}/donations"),
+        token,
+        json!({ "donor_id": donor, "component": component, "volume_ml": 250, "outcome": "collected" }),
+    )
+}
+
+fn request_state(app: &TestApp, token: &str, request: &str) -> (i64, String) {
+    let r = app
+        .get(&format!("/api/v1/emergency-requests/{request}"), token)
+        .expect(200);
+    (
+        r["units_received"].as_i64().unwrap(),
+        r["status"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn donation_count(app: &TestApp, donor: &str) -> i64 {
+    app.get(&format!("/api/v1/donors/{donor}"), app.admin())
+        .expect(200)["donation_count"]
+        .as_i64()
+        .unwrap()
+}
+
+backend_tests! {
+    fn emergency_units_follow_the_compatibility_table(app) {
+        let (_, token) = hospital_user(app, "bv_don_vi");
+        // One donor per group (55 kg: enough for every component), created once; each unit
+        // accepted is voided at once so the donor is free for the next case.
+        let donors: Vec<(&str, String)> = GROUPS
+            .iter()
+            .map(|g| (*g, reserve_donor(app, &format!("Người hiến {g}"), g, json!({}))))
+            .collect();
+        let untyped = reserve_donor(app, "Chưa rõ nhóm", "O+", json!({ "blood_group": null }));
+        let void = |id: &str| {
+            app.post(&format!("/api/v1/donations/{id}/void"), app.admin(), json!({ "reason": "bảng tương thích" }))
+                .expect(200);
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for patient in GROUPS {
+            for (ci, component) in COMPONENTS.iter().enumerate() {
+                let req = request_id(app, &token, json!({ "blood_group": patient, "component": component, "units_needed": 8 }));
+                for (group, donor) in &donors {
+                    let r = unit_for(app, &token, &req, donor, component);
+                    if expected_match(patient, group, component).is_some() {
+                        let d = r.expect(201);
+                        assert_eq!(d["emergency_request_id"], req.as_str());
+                        void(d["id"].as_str().unwrap());
+                        accepted += 1;
+                    } else {
+                        let p = r.expect_problem(422, "incompatible_donor");
+                        assert!(p["detail"].as_str().unwrap().contains(patient), "{p}");
+                        refused += 1;
+                    }
+                }
+                // A donor of unknown group fits no patient.
+                unit_for(app, &token, &req, &untyped, component).expect_problem(422, "incompatible_donor");
+                // The patient's own group, but another component than the request's.
+                let same = &donors.iter().find(|(g, _)| *g == patient).unwrap().1;
+                let other = COMPONENTS[(ci + 1) % COMPONENTS.len()];
+                unit_for(app, &token, &req, same, other).expect_problem(422, "incompatible_donor");
+                assert_eq!(request_state(app, &token, &req), (0, "open".to_owned()), "{patient} {component}");
+            }
+        }
+        assert_eq!(accepted + refused, 8 * 4 * 8);
+        // Both sides of the table were exercised (§2 has 102 compatible triples).
+        assert_eq!(accepted, 102);
+        // Nothing was recorded by a refusal: no donor counts a unit (the accepted ones were
+        // voided).
+        for (_, d) in donors.iter().chain([("?", untyped.clone())].iter()) {
+            assert_eq!(donation_count(app, d), 0, "{d}");
+        }
+    }
+
+    fn emergency_deferrals_closed_requests_and_apheresis_weights(app) {
+        let (_, token) = hospital_user(app, "bv_dong");
+        let o_pos = reserve_donor(app, "O dương", "O+", json!({}));
+        let untyped = reserve_donor(app, "Chưa rõ", "O+", json!({ "blood_group": null }));
+        let req = request_id(app, &token, json!({ "blood_group": "O-", "component": "red_cells", "units_needed": 1 }));
+        let path = format!("/api/v1/emergency-requests/{req}/donations");
+        // A deferral takes no blood: it is recorded for the request whatever the donor's group
+        // (and its component), and counts no unit.
+        let deferral = |donor: &str, component: &str| {
+            json!({ "donor_id": donor, "component": component, "outcome": "deferred",
+                    "deferral_reason": "huyết áp thấp", "deferred_until": ago(app, -7) })
+        };
+        app.post(&path, &token, deferral(&o_pos, "red_cells")).expect(201);
+        app.post(&path, &token, deferral(&untyped, "plasma")).expect(201);
+        assert_eq!(request_state(app, &token, &req), (0, "open".to_owned()));
+        // Compatibility is judged before the weight: an O+ donor of unknown weight is
+        // incompatible, not missing a weight.
+        let o_pos_light = reserve_donor(app, "O dương không cân", "O+", json!({ "weight_kg": null }));
+        unit_for(app, &token, &req, &o_pos_light, "red_cells").expect_problem(422, "incompatible_donor");
+        // A compatible donor with no weight on record: the weight measured at screening is
+        // needed, and it becomes the donor's weight.
+        let o_neg = reserve_donor(app, "O âm", "O-", json!({ "weight_kg": null }));
+        let r = unit_for(app, &token, &req, &o_neg, "red_cells");
+        let p = r.expect_problem(422, "invalid_request");
+        assert_eq!(p["errors"][0]["field"], "weight_kg", "{p}");
+        let d = app.post(&path, &token, json!({ "donor_id": o_neg, "component": "red_cells", "volume_ml": 450,
+            "outcome": "collected", "weight_kg": 52.5 })).expect(201);
+        assert_eq!(d["volume_ml"], 450);
+        let donor = app.get(&format!("/api/v1/donors/{o_neg}"), app.admin()).expect(200);
+        assert_eq!(donor["weight_kg"], 52.5);
+        assert_eq!(request_state(app, &token, &req), (1, "fulfilled".to_owned()));
+        // Fulfilled: no more units, even a compatible one (409), and nothing recorded.
+        let o_neg2 = reserve_donor(app, "O âm hai", "O-", json!({}));
+        unit_for(app, &token, &req, &o_neg2, "red_cells").expect_problem(409, "conflict");
+        app.post(&path, &token, deferral(&o_neg2, "red_cells")).expect_problem(409, "conflict");
+        // Cancelled: the same.
+        let req2 = request_id(app, &token, json!({ "blood_group": "O-", "component": "red_cells" }));
+        app.post(&format!("/api/v1/emergency-requests/{req2}/cancel"), &token, json!({})).expect(200);
+        unit_for(app, &token, &req2, &o_neg2, "red_cells").expect_problem(409, "conflict");
+        assert_eq!(donation_count(app, &o_neg2), 0);
+
+        // Apheresis (red cells, platelets, plasma) needs 50 kg, women included: a 49 kg
+        // woman is offered for whole blood only, a 50 kg one for everything.
+        let f49 = reserve_donor(app, "Nữ 49 cân", "AB+", json!({ "weight_kg": 49.0 }));
+        let f50 = reserve_donor(app, "Nữ 50 cân", "AB+", json!({ "weight_kg": 50.0 }));
+        let m49 = reserve_donor(app, "Nam 49 cân", "AB+", json!({ "weight_kg": 49.0, "sex": "male" }));
+        for component in COMPONENTS {
+            let req = request_id(app, &token, json!({ "blood_group": "AB+", "component": component }));
+            let ids = candidate_ids(app, &token, &req);
+            let whole = component == "whole_blood";
+            assert_eq!(ids.contains(&f49), whole, "{component}");
+            assert_eq!(ids.contains(&m49), whole, "{component}");
+            assert!(ids.contains(&f50), "{component}");
+            if !whole {
+                let r = unit_for(app, &token, &req, &f49, component);
+                assert_eq!(r.expect_problem(422, "donor_not_eligible")["reason"], "underweight");
+            }
+        }
     }
 }

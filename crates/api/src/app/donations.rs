@@ -19,15 +19,33 @@
 //! Event donations, the offline batch and emergency-request donations all go through
 //! [`log`] (or, for batch items, [`validate`] and [`record`]); [`Target`] says where a
 //! donation belongs.
+//!
+//! **Weight at screening.** A body may carry `weight_kg`, the weight measured at screening
+//! (above 0 and below 300). A collection is judged on it, or on the donor's weight on record
+//! when none is given; with neither, it is refused (422 naming `weight_kg`): the weight
+//! minimum and the volume caps cannot be checked without one. A deferral needs no weight,
+//! but one given is kept the same way. The weight given becomes the donor's weight on record
+//! when the donation is recorded, unless a later donation (of either outcome) is already on
+//! record: a paper form typed in late does not overwrite a newer measurement.
+//!
+//! **Emergency units** ([`Target::emergency`]): a collection must be of the request's
+//! component from a donor whose blood group is known and compatible with the patient's for
+//! that component (`hienmau_domain::emergency::unit_for_request`, the candidates' tables),
+//! else [`AppError::IncompatibleDonor`]; this is judged on the donor's row under its lock,
+//! before the weight and the eligibility rules. A deferral recorded for a request is not
+//! checked against the patient: it takes no blood, counts no unit, and a called-up donor
+//! found unfit at screening is worth recording whatever their group.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
-use hienmau_db::models::{Donation, Donor, DonorStats, Drive, Event};
+use hienmau_db::models::{Donation, Donor, DonorChanges, DonorStats, Drive, Event};
 use hienmau_db::repo::{chapters, donations, donors, emergency};
 use hienmau_db::{DbConn, DbError};
+use hienmau_domain::donor::MAX_WEIGHT_KG;
 use hienmau_domain::eligibility::{
-    self, Deferral, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
+    self, Deferral, EligibilityRules, Ineligible, PastDonation, Proposed,
 };
-use hienmau_domain::{Component, Sex};
+use hienmau_domain::emergency::unit_for_request;
+use hienmau_domain::{BloodGroup, Component, Sex};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::Value;
@@ -74,6 +92,9 @@ pub struct NewDonation {
     pub deferred_until: Option<NaiveDate>,
     /// Deferral only: a permanent deferral.
     pub permanent: Option<bool>,
+    /// The weight measured at screening (kg, above 0 and below 300): judged on instead of
+    /// the weight on record, which it replaces. A collection needs it when none is on record.
+    pub weight_kg: Option<f64>,
 }
 
 /// Reads a donation from JSON already parsed: a shape or type error is
@@ -95,6 +116,17 @@ pub struct Target {
     pub chapter_id: Option<String>,
     /// The first and last day (inclusive, in the configured zone) the donation may fall on.
     pub days: Option<(NaiveDate, NaiveDate)>,
+    /// For an emergency request: the patient a collected unit must fit.
+    pub patient: Option<Patient>,
+}
+
+/// The patient of an emergency request, as far as a unit for them must fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Patient {
+    /// The patient's blood group.
+    pub blood_group: BloodGroup,
+    /// The component the request asks for.
+    pub component: Component,
 }
 
 impl Target {
@@ -106,13 +138,15 @@ impl Target {
             drive_id: Some(drive.id.clone()),
             chapter_id: Some(drive.chapter_id.clone()),
             days: Some((drive.starts_on, drive.ends_on)),
+            patient: None,
         }
     }
 
-    /// A donation for an emergency request.
-    pub fn emergency(request_id: &str) -> Self {
+    /// A donation for an emergency request for `patient`: a collected unit must fit them.
+    pub fn emergency(request_id: &str, patient: Patient) -> Self {
         Self {
             emergency_request_id: Some(request_id.to_owned()),
+            patient: Some(patient),
             ..Self::default()
         }
     }
@@ -131,6 +165,7 @@ pub struct Valid {
     deferral_reason: Option<String>,
     deferred_until: Option<NaiveDate>,
     permanent: bool,
+    weight_kg: Option<f64>,
 }
 
 /// Checks a body's fields against each other, the clock and the target's dates; every
@@ -176,6 +211,15 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
         }
         Some(c) => Some(c.to_owned()),
     };
+
+    if let Some(w) = body.weight_kg {
+        if !(w.is_finite() && w > 0.0 && w < MAX_WEIGHT_KG) {
+            errors.push(FieldError::new(
+                "weight_kg",
+                format!("must be above 0 and below {MAX_WEIGHT_KG}"),
+            ));
+        }
+    }
 
     let permanent = body.permanent.unwrap_or(false);
     let deferral_reason = body
@@ -275,6 +319,7 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
         deferral_reason: deferral_reason.filter(|_| body.outcome == Outcome::Deferred),
         deferred_until: body.deferred_until.filter(|_| !permanent),
         permanent,
+        weight_kg: body.weight_kg,
     })
 }
 
@@ -329,8 +374,23 @@ pub fn record(
     // row (nothing else writes this donor's donations while the transaction holds the lock).
     let mut history = history_of(conn, &donor)?;
     if v.outcome == Outcome::Collected {
-        check_eligible(rules, &donor, &history, &v)?;
+        if let Some(patient) = target.patient {
+            fits_patient(patient, &donor, &v)?;
+        }
+        let weight_kg = v
+            .weight_kg
+            .or(donor.weight_kg)
+            .filter(|w| w.is_finite())
+            .ok_or_else(|| {
+                AppError::field(
+                    "weight_kg",
+                    "the weight measured at screening is required: the donor has no weight on record",
+                )
+            })?;
+        check_eligible(rules, &donor, weight_kg, &history, &v)?;
     }
+    // Known before the new row joins the history: is anything later already on record?
+    let newest = history.rows.iter().all(|d| d.donated_at <= v.donated_at);
 
     let mut row = Donation {
         id: hienmau_db::new_id(),
@@ -388,6 +448,20 @@ pub fn record(
             },
         }
     }
+    if let Some(w) = v
+        .weight_kg
+        .filter(|&w| newest && donor.weight_kg != Some(w))
+    {
+        donors::update(
+            conn,
+            &row.donor_id,
+            &DonorChanges {
+                weight_kg: Some(Some(w)),
+                updated_at: Some(ctx.now),
+                ..DonorChanges::default()
+            },
+        )?;
+    }
     history.rows.push(row.clone());
     history
         .rows
@@ -434,12 +508,12 @@ fn generate_unit_code(day: NaiveDate) -> String {
     format!("HM-{}-{tail}", day.format("%Y%m%d"))
 }
 
-/// The rules' view of a donor.
-fn rules_donor(donor: &Donor) -> Result<eligibility::Donor, AppError> {
+/// The rules' view of a donor weighing `weight_kg`.
+fn rules_donor(donor: &Donor, weight_kg: Option<f64>) -> Result<eligibility::Donor, AppError> {
     Ok(eligibility::Donor {
         date_of_birth: donor.date_of_birth,
         sex: Sex::parse(&donor.sex).map_err(|_| AppError::internal("stored sex"))?,
-        weight_kg: donor.weight_kg,
+        weight_kg,
     })
 }
 
@@ -499,39 +573,37 @@ fn not_eligible(e: Ineligible) -> AppError {
     }
 }
 
-/// Decides a collection: the domain rules, then the absolute volume cap when the weight is
-/// unknown (the domain checks volume only against a known weight, but no donor may give more
-/// than the largest allowance of the component at any weight).
+/// Decides a collection by the domain rules, on the weight measured at screening (or on
+/// record).
 fn check_eligible(
     rules: &EligibilityRules,
     donor: &Donor,
+    weight_kg: f64,
     history: &History,
     v: &Valid,
 ) -> Result<(), AppError> {
     let History {
         past, deferrals, ..
     } = history;
-    let who = rules_donor(donor)?;
+    let who = rules_donor(donor, Some(weight_kg))?;
     let proposed = Proposed {
         day: v.donated_on,
         component: v.component,
         volume_ml: v.volume_ml,
     };
-    eligibility::check(rules, &who, past, deferrals, &proposed).map_err(not_eligible)?;
-    if donor.weight_kg.filter(|w| w.is_finite()).is_none() {
-        let cap = if v.component.is_whole_blood_like() {
-            rules.max_whole_blood_ml
-        } else {
-            rules.apheresis_large_max_ml
-        };
-        if v.volume_ml > cap {
-            return Err(not_eligible(Ineligible {
-                reason: Reason::VolumeAboveAllowed { allowed_ml: cap },
-                next_eligible_on: Some(v.donated_on),
-            }));
-        }
-    }
-    Ok(())
+    eligibility::check(rules, &who, past, deferrals, &proposed).map_err(not_eligible)
+}
+
+/// Whether a collected unit fits an emergency request's patient (see the module doc).
+fn fits_patient(patient: Patient, donor: &Donor, v: &Valid) -> Result<(), AppError> {
+    // A stored group is always one of the eight; anything else is as good as unknown.
+    let group = donor
+        .blood_group
+        .as_deref()
+        .and_then(|g| BloodGroup::parse(g).ok());
+    unit_for_request(patient.blood_group, patient.component, group, v.component)
+        .map(|_| ())
+        .map_err(|e| AppError::IncompatibleDonor(e.to_string()))
 }
 
 /// Validates and records one donation (no client reference) by `recorded_by` in the
@@ -595,7 +667,7 @@ fn stats_from(
     let next_eligible_on = match from {
         Some(from) => eligibility::next_eligible_on(
             rules,
-            &rules_donor(donor)?,
+            &rules_donor(donor, donor.weight_kg)?,
             &past,
             &deferrals,
             Component::WholeBlood,
@@ -843,6 +915,7 @@ mod tests {
             deferral_reason: None,
             deferred_until: None,
             permanent: None,
+            weight_kg: None,
         }
     }
 
@@ -909,6 +982,34 @@ mod tests {
             fields(validate(b, &t, &c).unwrap_err()),
             ["volume_ml", "permanent"]
         );
+    }
+
+    #[test]
+    fn weight_at_screening_is_checked_for_both_outcomes() {
+        let c = ctx();
+        let t = Target::default();
+        for (kg, ok) in [
+            (None, true),
+            (Some(0.1), true),
+            (Some(299.9), true),
+            (Some(0.0), false),
+            (Some(-1.0), false),
+            (Some(300.0), false),
+            (Some(f64::NAN), false),
+            (Some(f64::INFINITY), false),
+        ] {
+            let mut b = body(Outcome::Collected);
+            b.weight_kg = kg;
+            match validate(b, &t, &c) {
+                Ok(v) => assert!(ok && v.weight_kg == kg, "{kg:?}"),
+                Err(e) => assert!(!ok && fields(e) == ["weight_kg"], "{kg:?}"),
+            }
+        }
+        let mut b = body(Outcome::Deferred);
+        b.deferral_reason = Some("low weight".into());
+        b.deferred_until = Some("2024-04-14".parse().unwrap());
+        b.weight_kg = Some(40.5);
+        assert_eq!(validate(b, &t, &c).unwrap().weight_kg, Some(40.5));
     }
 
     #[test]

@@ -23,10 +23,12 @@
 //!   today, not declined for this request). A donor whose weight is unknown is offered (the
 //!   weight is checked at the collection).
 //! - Emergency donations: the rules and idempotency of event donations
-//!   ([`crate::app::donations`]); the donation may be any component (the blood bank decides
-//!   what it prepares), `donated_at` must not be in the future. `units_received` is the number
-//!   of collected, not voided donations for the request; the status follows it
-//!   ([`RequestStatus::with_units`]).
+//!   ([`crate::app::donations`]), `donated_at` must not be in the future. A collection must be
+//!   of the request's component from a donor whose blood group is known and compatible with
+//!   the patient's for it (the candidates' tables), else `incompatible_donor` and nothing is
+//!   recorded; a deferral is not checked against the patient (it takes no blood and counts no
+//!   unit; see [`crate::app::donations`]). `units_received` is the number of collected, not
+//!   voided donations for the request; the status follows it ([`RequestStatus::with_units`]).
 //!
 //! Every write here takes the request's row lock first; the order of all locks is in
 //! [`crate::app::donations`].
@@ -46,7 +48,7 @@ use uuid::Uuid;
 
 use crate::app::audit::{self, AuditRecord};
 use crate::app::donations::{
-    self as donation, truncate_micros, NewDonation, Target, MAX_CLOCK_SKEW,
+    self as donation, truncate_micros, NewDonation, Patient, Target, MAX_CLOCK_SKEW,
 };
 use crate::app::error::{AppError, FieldError};
 use crate::app::idempotency::{self, IdempotencyKey, StoredResponse};
@@ -495,7 +497,13 @@ pub fn give(
     cmd: NewDonation,
 ) -> Result<Donation, AppError> {
     require_open(request)?;
-    let target = Target::emergency(&request.id);
+    let patient = Patient {
+        blood_group: BloodGroup::parse(&request.blood_group)
+            .map_err(|_| AppError::internal("stored blood group"))?,
+        component: Component::parse(&request.component)
+            .map_err(|_| AppError::internal("stored component"))?,
+    };
+    let target = Target::emergency(&request.id, patient);
     let d = donation::log(conn, ctx, recorded_by, &target, cmd)?;
     if d.outcome == hienmau_domain::Outcome::Collected.as_str() {
         recount(conn, ctx, &request.id)?;

@@ -64,6 +64,10 @@ pub enum AppError {
         /// The first day the donor may give again; None when never.
         next_eligible_on: Option<NaiveDate>,
     },
+    /// An emergency unit that may not go to the request's patient: another component, or a
+    /// donor whose blood group is unknown or incompatible.
+    #[error("{0}")]
+    IncompatibleDonor(String),
     /// An idempotency key was used before with a different command.
     #[error("this Idempotency-Key was used with a different request")]
     KeyReused,

@@ -98,6 +98,10 @@ pub enum ApiError {
         /// The first day the donor may give again; None when never.
         next_eligible_on: Option<NaiveDate>,
     },
+    /// 422 `incompatible_donor`: an emergency unit of another component than the request's,
+    /// or from a donor whose group is unknown or incompatible with the patient's.
+    #[error("{0}")]
+    IncompatibleDonor(String),
     /// 422 `idempotency_key_reused`.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
@@ -132,6 +136,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotEligible { .. } => "donor_not_eligible",
+            ApiError::IncompatibleDonor(_) => "incompatible_donor",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable => "unavailable",
@@ -150,6 +155,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "Conflict",
             ApiError::PayloadTooLarge(_) => "Payload too large",
             ApiError::NotEligible { .. } => "Donor not eligible",
+            ApiError::IncompatibleDonor(_) => "Incompatible donor",
             ApiError::IdempotencyKeyReused => "Idempotency key reused",
             ApiError::RateLimited { .. } => "Too many requests",
             ApiError::Unavailable => "Service unavailable",
@@ -197,6 +203,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation { .. }
             | ApiError::NotEligible { .. }
+            | ApiError::IncompatibleDonor(_)
             | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
@@ -293,6 +300,7 @@ impl From<AppError> for ApiError {
                 message,
                 next_eligible_on,
             },
+            AppError::IncompatibleDonor(detail) => ApiError::IncompatibleDonor(detail),
             AppError::KeyReused => ApiError::IdempotencyKeyReused,
             AppError::RateLimited { retry_after_secs } => {
                 ApiError::RateLimited { retry_after_secs }

@@ -85,11 +85,12 @@ pub fn expected_match(patient: &str, donor: &str, component: &str) -> Option<&'s
     Some(if identical { "identical" } else { "compatible" })
 }
 
-/// The minimum weight for giving `component` (defaults of the circular).
+/// The minimum weight for giving `component` (defaults of the circular): whole blood by sex,
+/// apheresis (red cells, platelets, plasma) 50 kg for everyone (Art. 4.2(b)).
 pub fn min_weight(component: &str, sex: &str) -> f64 {
     match (component, sex) {
-        ("whole_blood" | "red_cells", "female") => 42.0,
-        ("whole_blood" | "red_cells", _) => 45.0,
+        ("whole_blood", "female") => 42.0,
+        ("whole_blood", _) => 45.0,
         _ => 50.0,
     }
 }

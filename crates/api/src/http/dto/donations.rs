@@ -56,6 +56,12 @@ pub struct DonationBody {
     pub deferred_until: Option<NaiveDate>,
     /// Deferral only: `true` for a permanent deferral.
     pub permanent: Option<bool>,
+    /// The weight measured at screening, in kg (above 0 and below 300). A collection is judged
+    /// on it (minimum weight, allowed volume), or on the donor's weight on record when it is
+    /// omitted; with neither, a collection is 422 naming `weight_kg`. A deferral needs none.
+    /// It becomes the donor's weight on record, unless a later donation is already recorded.
+    #[schema(example = 55.0)]
+    pub weight_kg: Option<f64>,
 }
 
 /// A donation record.
@@ -168,6 +174,9 @@ pub struct BatchItem {
     pub deferred_until: Option<chrono::NaiveDate>,
     /// Deferral only: a permanent deferral.
     pub permanent: Option<bool>,
+    /// The weight measured at screening (kg); required for a collection when the donor has
+    /// none on record; becomes the donor's weight.
+    pub weight_kg: Option<f64>,
 }
 
 /// The answer to a batch.

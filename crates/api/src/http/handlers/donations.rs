@@ -34,7 +34,7 @@ use crate::http::state::AppState;
         (status = 400, description = "Unreadable body, unknown component or outcome, bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such event in the caller's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "unit_code already recorded", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at outside the drive's dates or in the future, deferral without reason or end), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at outside the drive's dates or in the future, deferral without reason or end, a collection without `weight_kg` for a donor with no weight on record), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donation(
     state: web::Data<AppState>,

@@ -204,9 +204,13 @@ pub async fn list_responses(
 
 /// Records a donation (or a deferral) for an open request: the same body, eligibility checks
 /// and `Idempotency-Key` rules as an event donation (see `POST /events/{id}/donations`). A
-/// collected unit raises `units_received` by one (a deferral does not); the request becomes
-/// `fulfilled` when `units_received` reaches `units_needed`. A repeated `Idempotency-Key`
-/// answers the first response again, also after the request was fulfilled.
+/// collection must be of the request's component from a donor whose blood group is known and
+/// compatible with the patient's for that component (the candidates' tables), else 422
+/// `incompatible_donor` and nothing is recorded; a deferral is not matched to the patient (it
+/// takes no blood). A collected unit raises `units_received` by one (a deferral does not);
+/// the request becomes `fulfilled` when `units_received` reaches `units_needed`, and a
+/// fulfilled or cancelled request takes no more donations (409). A repeated
+/// `Idempotency-Key` answers the first response again, also after the request was fulfilled.
 #[utoipa::path(post, path = "/api/v1/emergency-requests/{id}/donations", tag = "emergency",
     request_body = DonationBody,
     params(
@@ -219,7 +223,7 @@ pub async fn list_responses(
         (status = 400, description = "Unreadable body, unknown component or outcome, bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled, or unit_code already recorded", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at in the future, deferral without reason or end), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at in the future, deferral without reason or end, a collection without `weight_kg` for a donor with no weight on record), `incompatible_donor` (a collection of another component than the request's, or from a donor whose blood group is unknown or incompatible with the patient's), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donation(
     state: web::Data<AppState>,
