@@ -243,6 +243,14 @@ const DRIVES: [DrivePlan; 16] = [
 ];
 
 /// Units taken from the reserve for hospital patients during the year (the report: 461).
+/// The deferral reasons of the demonstration's screenings: codes of the default catalogue
+/// (minimum 7 or 28 days; the demonstration defers for 28).
+const DEMO_DEFERRALS: [&str; 4] = [
+    "low_hemoglobin",
+    "blood_pressure",
+    "flu_cold",
+    "infection_cured",
+];
 const EMERGENCY_UNITS: usize = 461;
 const DONORS: usize = 4_200;
 
@@ -611,8 +619,9 @@ fn load_in(
                     },
                     donated_at: Some(donated_at),
                     unit_code: None,
+                    // Catalogue codes whose minimum (7 or 28 days) the 28 days respect.
                     deferral_reason: deferred
-                        .then(|| "Huyết sắc tố thấp (Hb < 120 g/l)".to_owned()),
+                        .then(|| DEMO_DEFERRALS[p % DEMO_DEFERRALS.len()].to_owned()),
                     deferred_until: deferred.then(|| held_on + chrono::Days::new(28)),
                     permanent: None,
                     weight_kg: None,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use hienmau_domain::deferral::DeferralCatalogue;
 use hienmau_domain::eligibility::EligibilityRules;
 use hienmau_domain::honors::TierTable;
 use serde::Deserialize;
@@ -36,6 +37,9 @@ pub struct Settings {
     pub eligibility: EligibilityRules,
     /// Honor tiers.
     pub honors: HonorsConfig,
+    /// The deferral-reason catalogue (`[[deferral_reasons]]` in the file only), validated as it
+    /// is read: a bad catalogue refuses to start, naming the reason at fault.
+    pub deferral_reasons: DeferralCatalogue,
     /// Origins allowed by CORS; empty (the default) keeps CORS closed.
     pub cors_allowed_origins: Vec<String>,
     /// Log filter (tracing `EnvFilter` syntax); `RUST_LOG` wins.
@@ -60,6 +64,7 @@ impl Default for Settings {
             abuse: AbuseConfig::default(),
             eligibility: EligibilityRules::default(),
             honors: HonorsConfig::default(),
+            deferral_reasons: DeferralCatalogue::default(),
             cors_allowed_origins: Vec::new(),
             log: "info".to_owned(),
             idempotency_retention_hours: 7 * 24,

@@ -44,4 +44,8 @@ pub enum DomainError {
     /// Not one of `critical urgent routine`.
     #[error("invalid urgency {0:?}: expected one of critical, urgent, routine")]
     InvalidUrgency(String),
+    /// A deferral-reason catalogue with a blank, repeated or malformed code, a blank label,
+    /// or not exactly one of `min_days` (at least 1) and `permanent`; the string says why.
+    #[error("invalid deferral reasons: {0}")]
+    InvalidDeferralReasons(String),
 }

@@ -68,6 +68,7 @@ macro_rules! string_enum {
 
 pub mod blood;
 pub mod calendar;
+pub mod deferral;
 pub mod donation;
 pub mod donor;
 pub mod eligibility;
@@ -81,6 +82,7 @@ pub mod text;
 
 pub use blood::{compatibility, donor_groups_for, Abo, BloodGroup, Component, Match};
 pub use calendar::Zone;
+pub use deferral::{DeferralCatalogue, DeferralReason};
 pub use donation::Outcome;
 pub use donor::{DonorDetails, DonorDraft, DonorFigures, DonorRecord, FieldProblem};
 pub use eligibility::{

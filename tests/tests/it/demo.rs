@@ -57,6 +57,25 @@ backend_tests! {
         let units: i64 = items.iter().map(|d| d["units"].as_i64().unwrap()).sum();
         assert_eq!(units, 6_544);
 
+        // Its deferrals use codes of the deferral-reason catalogue.
+        let codes: Vec<String> = app.get("/api/v1/deferral-reasons", &token).expect(200)
+            .as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_owned()).collect();
+        let reasons: Vec<Option<String>> = {
+            use diesel::prelude::*;
+            use hienmau_db::schema::donations;
+            let mut conn = app.state.pool.get().unwrap();
+            donations::table
+                .filter(donations::outcome.eq("deferred"))
+                .select(donations::deferral_reason)
+                .distinct()
+                .load(&mut conn)
+                .unwrap()
+        };
+        assert!(!reasons.is_empty());
+        for r in &reasons {
+            assert!(r.as_ref().is_some_and(|r| codes.contains(r)), "{r:?} is not a catalogue code");
+        }
+
         // Every printed account signs in.
         for role in ["demo.admin", "demo.coordinator.laocai", "demo.hospital", "demo.honors"] {
             let line = printed.lines().find(|l| l.trim_start().starts_with(&format!("{role} "))).unwrap();

@@ -17,6 +17,7 @@ mod auth;
 mod authz_matrix;
 mod batch;
 mod crash_loop;
+mod deferrals;
 mod demo;
 mod donations;
 mod donors;

@@ -299,6 +299,16 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
                 )),
                 _ => {}
             }
+            // A catalogue code must respect its minimum (or be permanent); free text passes.
+            if let Some(reason) = &deferral_reason {
+                errors.extend(crate::app::deferrals::check(
+                    ctx,
+                    reason,
+                    donated_on,
+                    body.deferred_until,
+                    permanent,
+                ));
+            }
             if body.unit_code.is_some() {
                 errors.push(FieldError::new(
                     "unit_code",
@@ -850,7 +860,9 @@ pub struct VoidDonation {
 
 /// Voids a mistaken record: it stops counting everywhere and is kept for the audit; the
 /// donor's counters (and an emergency request's units) are recounted. Voiding a voided record
-/// returns it unchanged (the first reason stays).
+/// returns it unchanged (the first reason stays). A permanent deferral is the admins' to void
+/// ([`AppError::Forbidden`] for anyone else, voided or not); the audit entry holds the reason,
+/// the outcome and whether it was permanent.
 pub fn void(
     tx: &mut DbConn,
     ctx: &Ctx,
@@ -862,6 +874,11 @@ pub fn void(
     let reason = required_text("reason", &cmd.reason, 500, &mut errors);
     AppError::check(errors)?;
     let d = get(tx, actor, id)?;
+    // A permanent deferral (a positive infection screen) keeps the donor off every list:
+    // only an admin may undo it.
+    if d.permanent && d.outcome == Outcome::Deferred.as_str() && !actor.is_admin() {
+        return Err(AppError::Forbidden);
+    }
     // An emergency unit: its request first (the lock order above), recounted once voided.
     if let Some(request_id) = &d.emergency_request_id {
         emergency::lock_request(tx, request_id)?;
@@ -884,6 +901,8 @@ pub fn void(
                 "donation_id": voided.id,
                 "event_id": voided.event_id,
                 "emergency_request_id": voided.emergency_request_id,
+                "outcome": voided.outcome,
+                "permanent": voided.permanent,
                 "reason": reason,
             }),
         )

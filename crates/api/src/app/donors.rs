@@ -266,12 +266,53 @@ pub fn update(
         AuditRecord::by(
             actor,
             "donor_updated",
-            serde_json::json!({ "donor_id": id }),
+            serde_json::json!({ "donor_id": id, "changes": audited_changes(&stored, &row) }),
         )
         .donors(vec![id.to_owned()]),
     )?;
     let highest = awards::highest_tier(tx, id)?;
     Ok(view(ctx, row, highest))
+}
+
+/// The audited fields that an edit changed, each as `{"old", "new"}`: the blood group (it
+/// decides who is called for a patient), the identity and contact fields, the paper-era
+/// history and the reserve consent. Other fields are not repeated in the audit log.
+fn audited_changes(old: &Donor, new: &Donor) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::{json, Value};
+    let pairs: [(&str, Value, Value); 7] = [
+        (
+            "blood_group",
+            json!(old.blood_group),
+            json!(new.blood_group),
+        ),
+        (
+            "national_id",
+            json!(old.national_id),
+            json!(new.national_id),
+        ),
+        ("phone", json!(old.phone), json!(new.phone)),
+        (
+            "date_of_birth",
+            json!(old.date_of_birth),
+            json!(new.date_of_birth),
+        ),
+        ("reserve", json!(old.reserve), json!(new.reserve)),
+        (
+            "prior_donations",
+            json!(old.prior_donations),
+            json!(new.prior_donations),
+        ),
+        (
+            "prior_last_donation_on",
+            json!(old.prior_last_donation_on),
+            json!(new.prior_last_donation_on),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, o, n)| o != n)
+        .map(|(field, o, n)| (field.to_owned(), json!({ "old": o, "new": n })))
+        .collect()
 }
 
 /// A field error for each explicit null of a field that cannot be cleared.

@@ -10,6 +10,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod deferrals;
 pub mod donations;
 pub mod donors;
 pub mod drives;

@@ -13,7 +13,7 @@ use crate::http::routes;
 
 use crate::http::handlers::{api_keys, audit_log, emergency};
 use crate::http::handlers::{auth, donations, donors, drives, ops, org};
-use crate::http::handlers::{honors, reports};
+use crate::http::handlers::{deferrals, honors, reports};
 
 /// The API's OpenAPI 3 document.
 #[derive(OpenApi)]
@@ -34,6 +34,7 @@ use crate::http::handlers::{honors, reports};
         drives::drive_tally, drives::create_event, drives::list_events, drives::get_event,
         donations::create_donation, donations::create_batch, donations::get_donation,
         donations::void_donation,
+        deferrals::list_deferral_reasons, deferrals::create_deferral,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::revoke_api_key,
         emergency::create_request, emergency::list_requests, emergency::get_request,
         emergency::cancel_request, emergency::list_candidates, emergency::create_response,

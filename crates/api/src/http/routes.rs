@@ -13,7 +13,7 @@ use crate::http::auth::{middleware::enforce, Policy, Role, Scope};
 use crate::http::error::ApiError;
 use crate::http::handlers::{api_keys, audit_log, emergency};
 use crate::http::handlers::{auth, donations, donors, drives, ops, org};
-use crate::http::handlers::{honors, reports};
+use crate::http::handlers::{deferrals, honors, reports};
 
 /// The base path of the API.
 pub const API: &str = "/api/v1";
@@ -183,7 +183,19 @@ pub fn register(r: &mut Registrar) {
     r.add(M::GET, "/donors", DONOR_READ, donors::list_donors)
         .add(M::POST, "/donors", DONOR_WRITE, donors::create_donor)
         .add(M::GET, "/donors/{id}", DONOR_READ, donors::get_donor)
-        .add(M::PATCH, "/donors/{id}", DONOR_WRITE, donors::update_donor);
+        .add(M::PATCH, "/donors/{id}", DONOR_WRITE, donors::update_donor)
+        .add(
+            M::POST,
+            "/donors/{id}/deferrals",
+            DONOR_WRITE,
+            deferrals::create_deferral,
+        );
+    r.add(
+        M::GET,
+        "/deferral-reasons",
+        ANY_ROLE,
+        deferrals::list_deferral_reasons,
+    );
     // Drives, events, donations.
     r.add(M::GET, "/drives", DRIVES, drives::list_drives)
         .add(M::POST, "/drives", DRIVES, drives::create_drive)

@@ -114,7 +114,7 @@ fn counted(q: &AnnualQuery, outcome: Outcome) -> Sql {
     .bind(Param::Date(q.from))
     .push(" AND dn.donated_on <= ")
     .bind(Param::Date(q.to));
-    // Without a chapter nothing more is asked: every donation belongs to an event or to an
+    // Without a chapter nothing more is asked: every collection belongs to an event or to an
     // emergency request (a CHECK holds exactly one of them), and the year's donations are
     // then read from `donations_day_idx` alone (it holds `event_id`, not the request id).
     if let Some(p) = q.chapter_path_prefix.as_deref() {
@@ -184,8 +184,11 @@ pub fn annual(conn: &mut DbConn, q: &AnnualQuery) -> Result<Annual, DbError> {
     }
 
     let mut s = Sql::new();
+    // Deferrals at screening (an event or an emergency request): a result noted afterwards
+    // (`POST /donors/{id}/deferrals`, neither set) turned no donor away.
     s.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM donations dn WHERE ")
-        .append(&counted(q, Outcome::Deferred));
+        .append(&counted(q, Outcome::Deferred))
+        .push(" AND (dn.event_id IS NOT NULL OR dn.emergency_request_id IS NOT NULL)");
     a.deferrals = raw::count(conn, &s)?;
 
     a.new_donors = new_donors(conn, q)?;

@@ -49,12 +49,15 @@ pub struct DonationBody {
     /// The code of a pre-labelled bag (unique: a reused code is 409). Omitted: a unique code
     /// `HM-YYYYMMDD-XXXXXXXX` is generated. Not allowed for a deferral (no bag).
     pub unit_code: Option<String>,
-    /// Deferral only, required: why the donor was deferred.
+    /// Deferral only, required: why the donor was deferred. A code of `GET /deferral-reasons`
+    /// (exactly, after trimming) brings its minimum; any other text is a free-text reason.
     pub deferral_reason: Option<String>,
-    /// Deferral only: the first day the donor may give again (after the donation's day).
-    /// Exactly one of `deferred_until` and `permanent: true`.
+    /// Deferral only: the first day the donor may give again (after the donation's day; for
+    /// a catalogue code no earlier than the day plus its `min_days`, else 422 naming
+    /// `deferred_until`). Exactly one of `deferred_until` and `permanent: true`.
     pub deferred_until: Option<NaiveDate>,
-    /// Deferral only: `true` for a permanent deferral.
+    /// Deferral only: `true` for a permanent deferral (required for a permanent catalogue
+    /// code, else 422 naming `permanent`).
     pub permanent: Option<bool>,
     /// The weight measured at screening, in kg (above 0 and below 300). A collection is judged
     /// on it (minimum weight, allowed volume), or on the donor's weight on record when it is

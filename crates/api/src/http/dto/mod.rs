@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod deferrals;
 pub mod donations;
 pub mod drives;
 pub mod emergency;

@@ -67,7 +67,8 @@ pub struct AnnualReport {
     pub emergency_units: i64,
     /// Millilitres of those units.
     pub volume_ml: i64,
-    /// Deferrals (not voided) in the year.
+    /// Deferrals (not voided) at screening in the year: at events and for emergency requests.
+    /// Deferrals noted afterwards (`POST /donors/{id}/deferrals`) are not counted.
     pub deferrals: i64,
     /// Distinct donors of those units.
     pub donors: i64,

@@ -121,7 +121,9 @@ pub async fn get_donation(
 
 /// Voids a mistaken record: it stops counting everywhere (tallies, intervals, honors,
 /// reports) and is kept for the audit. Voiding a voided record answers 200 with the record
-/// unchanged (the first reason stays).
+/// unchanged (the first reason stays). A permanent deferral (for example a positive hepatitis
+/// B screen) may be voided by an admin only: a coordinator gets 403 and nothing changes. The
+/// audit entry (`donation_voided`) holds the reason, the outcome and `permanent`.
 #[utoipa::path(post, path = "/api/v1/donations/{id}/void", tag = "donations",
     request_body = VoidBody,
     params(("id" = Uuid, Path, description = "Donation id")),

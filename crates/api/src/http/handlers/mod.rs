@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
+pub mod deferrals;
 pub mod donations;
 pub mod donors;
 pub mod drives;
