@@ -580,7 +580,8 @@ backend_tests! {
         };
         let mut post = statuses("/api/v1/donors", "post");
         post.sort();
-        assert_eq!(post, ["201", "400", "401", "403", "409", "413", "422"]);
+        // 404: a coordinator naming a chapter outside its scope (issue 15).
+        assert_eq!(post, ["201", "400", "401", "403", "404", "409", "413", "422"]);
         for s in ["200", "400", "401", "403"] {
             assert!(statuses("/api/v1/donors", "get").contains(&s.to_owned()));
         }
