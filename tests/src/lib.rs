@@ -55,6 +55,7 @@ pub struct TestApp {
     pub db: TestDatabase,
     handle: actix_web::dev::ServerHandle,
     admin: String,
+    registering_chapter: std::sync::OnceLock<String>,
 }
 
 /// An HTTP answer.
@@ -187,6 +188,7 @@ impl TestApp {
             db,
             handle,
             admin: String::new(),
+            registering_chapter: std::sync::OnceLock::new(),
         };
         let _ = admin_id;
         app.admin = app.login("admin", PASSWORD);
@@ -317,6 +319,25 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// A chapter (created on first use) for donors an admin registers: `POST /donors` by an
+    /// admin must name the registering chapter.
+    pub fn registering_chapter(&self) -> String {
+        self.registering_chapter
+            .get_or_init(|| self.chapter("Hội Chữ thập đỏ (đăng ký)", None))
+            .clone()
+    }
+
+    /// `body` with `chapter_id` set to [`TestApp::registering_chapter`] when it names none: a
+    /// donor an admin may register.
+    pub fn with_chapter(&self, mut body: Value) -> Value {
+        if let Some(o) = body.as_object_mut() {
+            if !o.contains_key("chapter_id") {
+                o.insert("chapter_id".to_owned(), json!(self.registering_chapter()));
+            }
+        }
+        body
     }
 
     /// Creates a hospital as admin; returns its id.

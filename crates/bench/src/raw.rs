@@ -281,7 +281,7 @@ pub fn donor_read(conn: &mut DbConn, id: &str) -> Result<(), BenchError> {
     }
     let _: Vec<Top> = load(
         conn,
-        "SELECT MAX(tier) AS n FROM awards WHERE donor_id = ?",
+        "SELECT MAX(tier) AS n FROM awards WHERE donor_id = ? AND NOT voided",
         &[P::Text(id.to_owned())],
     )?;
     Ok(())
@@ -317,7 +317,7 @@ pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
             conn,
             &format!(
                 "SELECT donor_id, MAX(tier) AS n FROM awards WHERE donor_id IN ({marks}) \
-                 GROUP BY donor_id"
+                 AND NOT voided GROUP BY donor_id"
             ),
             &params,
         )?;

@@ -291,7 +291,8 @@ pub struct DonorResponse {
     pub recorded_at: NaiveDateTime,
 }
 
-/// An honor awarded to a donor at a tier.
+/// An honor awarded to a donor at a tier. A voided award (a correction) is kept for the
+/// audit and counts for nothing.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = awards)]
 pub struct Award {
@@ -302,6 +303,10 @@ pub struct Award {
     pub note: Option<String>,
     pub recorded_by: String,
     pub created_at: NaiveDateTime,
+    pub voided: bool,
+    pub void_reason: Option<String>,
+    pub voided_at: Option<NaiveDateTime>,
+    pub voided_by: Option<String>,
 }
 
 /// A stored response to a request sent with an `Idempotency-Key`.

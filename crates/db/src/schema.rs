@@ -177,6 +177,10 @@ diesel::table! {
         note -> Nullable<Text>,
         recorded_by -> Text,
         created_at -> Timestamp,
+        voided -> Bool,
+        void_reason -> Nullable<Text>,
+        voided_at -> Nullable<Timestamp>,
+        voided_by -> Nullable<Text>,
     }
 }
 

@@ -141,7 +141,8 @@ impl DonorDraft {
     /// 1900), `national_id` (a CCCD agreeing with `sex` and `date_of_birth`), `blood_group`,
     /// `phone` (a Vietnamese mobile number), `province` and `commune` (at most 100
     /// characters), `weight_kg` (above 0 and below 300), `prior_donations` (0 to 1000),
-    /// `prior_last_donation_on` (not in the future, not before the date of birth).
+    /// `prior_last_donation_on` (only with `prior_donations` above 0; not in the future, not
+    /// before the date of birth).
     pub fn validate(self, today: NaiveDate) -> Result<DonorDetails, Vec<FieldProblem>> {
         let mut problems = Vec::new();
         let full_name = text("full_name", &self.full_name, MAX_NAME_CHARS, &mut problems);
@@ -191,7 +192,12 @@ impl DonorDraft {
             0
         };
         if let Some(d) = self.prior_last_donation_on {
-            if d > today {
+            if self.prior_donations == 0 {
+                problems.push(FieldProblem::new(
+                    "prior_last_donation_on",
+                    "must be empty when prior_donations is 0",
+                ));
+            } else if d > today {
                 problems.push(FieldProblem::new(
                     "prior_last_donation_on",
                     "must not be in the future",
@@ -498,6 +504,23 @@ mod tests {
                     "must not be before the date of birth",
                 )],
             ),
+            (
+                |c| c.prior_donations = 0,
+                &[(
+                    "prior_last_donation_on",
+                    "must be empty when prior_donations is 0",
+                )],
+            ),
+            (
+                |c| {
+                    c.prior_donations = 0;
+                    c.prior_last_donation_on = Some(d("2024-06-02"));
+                },
+                &[(
+                    "prior_last_donation_on",
+                    "must be empty when prior_donations is 0",
+                )],
+            ),
         ];
         for (i, (edit, want)) in cases.iter().enumerate() {
             let mut c = draft();
@@ -515,6 +538,23 @@ mod tests {
                     assert_eq!(message, want_message, "case {i}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn paper_history_is_consistent() {
+        // (prior_donations, prior_last_donation_on given) → accepted
+        for (prior, with_day, ok) in [
+            (0, false, true),
+            (0, true, false),
+            (1, false, true),
+            (1, true, true),
+            (7, true, true),
+        ] {
+            let mut c = draft();
+            c.prior_donations = prior;
+            c.prior_last_donation_on = with_day.then(|| d("2024-03-01"));
+            assert_eq!(c.validate(d(TODAY)).is_ok(), ok, "{prior} {with_day}");
         }
     }
 

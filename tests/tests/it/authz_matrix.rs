@@ -65,8 +65,8 @@ fn world(app: &TestApp) -> World {
         .post(
             "/api/v1/donors",
             &admin,
-            json!({ "full_name": "Giàng Thị Dung", "date_of_birth": "1990-05-01", "sex": "female",
-                    "blood_group": "O+", "weight_kg": 55, "reserve": true, "phone": "0912345678" }),
+            app.with_chapter(json!({ "full_name": "Giàng Thị Dung", "date_of_birth": "1990-05-01", "sex": "female",
+                    "blood_group": "O+", "weight_kg": 55, "reserve": true, "phone": "0912345678" })),
         )
         .expect(201));
     let drive = id(&app
@@ -91,6 +91,23 @@ fn world(app: &TestApp) -> World {
                     "outcome": "collected", "donated_at": "2025-03-01T03:00:00Z" }),
         )
         .expect(201));
+    let honoured = id(&app
+        .post(
+            "/api/v1/donors",
+            &admin,
+            app.with_chapter(
+                json!({ "full_name": "Lò Văn Khen", "date_of_birth": "1980-01-01",
+                    "sex": "male", "prior_donations": 5 }),
+            ),
+        )
+        .expect(201));
+    let award = id(&app
+        .post(
+            "/api/v1/honors/awards",
+            &admin,
+            json!({ "donor_id": honoured, "tier": 5, "awarded_on": "2025-01-01" }),
+        )
+        .expect(201));
     let request = id(&app
         .post(
             "/api/v1/emergency-requests",
@@ -108,6 +125,7 @@ fn world(app: &TestApp) -> World {
         ("/api/v1/donations/", donation),
         ("/api/v1/hospitals/", hospital_a),
         ("/api/v1/api-keys/", spare_key),
+        ("/api/v1/honors/awards/", award),
         ("/api/v1/emergency-requests/", request.clone()),
     ]);
     World {

@@ -182,7 +182,7 @@ fn acknowledged_donations_survive_sigkill_exactly_once() {
             post(
                 "/api/v1/donors",
                 json!({ "full_name": format!("Người hiến {i}"), "date_of_birth": "1990-01-01",
-                        "sex": "male", "weight_kg": 60 }),
+                        "sex": "male", "weight_kg": 60, "chapter_id": chapter }),
             )["id"]
                 .as_str()
                 .unwrap()

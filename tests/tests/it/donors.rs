@@ -34,7 +34,8 @@ fn with(mut base: Value, patch: Value) -> Value {
 }
 
 fn create(app: &TestApp, body: Value) -> Value {
-    app.post("/api/v1/donors", app.admin(), body).expect(201)
+    app.post("/api/v1/donors", app.admin(), app.with_chapter(body))
+        .expect(201)
 }
 
 fn id_of(v: &Value) -> String {
@@ -154,7 +155,7 @@ backend_tests! {
         let admin = app.admin().to_owned();
 
         // Create: admin and coordinator.
-        let by_admin = app.post("/api/v1/donors", &admin, minimal("Admin Made")).expect(201);
+        let by_admin = app.post("/api/v1/donors", &admin, app.with_chapter(minimal("Admin Made"))).expect(201);
         let by_coord = app.post("/api/v1/donors", &coordinator, minimal("Coordinator Made")).expect(201);
         for token in [&hosp, &honors] {
             app.post("/api/v1/donors", token, minimal("Refused")).expect_problem(403, "forbidden");
@@ -224,15 +225,15 @@ backend_tests! {
         ];
         for (patch, field) in cases {
             let body = with(dung(), patch.clone());
-            let r = app.post("/api/v1/donors", app.admin(), body);
+            let r = app.post("/api/v1/donors", app.admin(), app.with_chapter(body));
             let problem = r.expect_problem(422, "invalid_request");
             assert_eq!(fields(&problem), [field], "{patch}: {problem}");
             assert!(problem["errors"][0]["message"].as_str().unwrap().len() > 3);
         }
         // Several faults at once: one error each.
-        let r = app.post("/api/v1/donors", app.admin(), with(dung(), json!({
+        let r = app.post("/api/v1/donors", app.admin(), app.with_chapter(with(dung(), json!({
             "full_name": "", "phone": "1", "prior_donations": -3,
-        })));
+        }))));
         let mut f = fields(&r.expect_problem(422, "invalid_request"));
         f.sort();
         assert_eq!(f, ["full_name", "phone", "prior_donations"]);
@@ -287,11 +288,11 @@ backend_tests! {
 
     fn duplicate_national_id_is_409_with_the_existing_id(app) {
         let first = create(app, dung());
-        let r = app.post("/api/v1/donors", app.admin(), with(dung(), json!({ "full_name": "Giàng T. Dung" })));
+        let r = app.post("/api/v1/donors", app.admin(), app.with_chapter(with(dung(), json!({ "full_name": "Giàng T. Dung" }))));
         let problem = r.expect_problem(409, "conflict");
         assert_eq!(problem["existing_id"], first["id"]);
         // With surrounding spaces, it is the same id.
-        let r = app.post("/api/v1/donors", app.admin(), with(dung(), json!({ "national_id": format!(" {DUNG_NID} ") })));
+        let r = app.post("/api/v1/donors", app.admin(), app.with_chapter(with(dung(), json!({ "national_id": format!(" {DUNG_NID} ") }))));
         assert_eq!(r.expect_problem(409, "conflict")["existing_id"], first["id"]);
         // Donors without a national id are never duplicates of each other.
         create(app, minimal("Không Có Căn Cước"));
@@ -579,7 +580,8 @@ backend_tests! {
         };
         let mut post = statuses("/api/v1/donors", "post");
         post.sort();
-        assert_eq!(post, ["201", "400", "401", "403", "409", "413", "422"]);
+        // 404: a coordinator naming a chapter outside its scope (issue 15).
+        assert_eq!(post, ["201", "400", "401", "403", "404", "409", "413", "422"]);
         for s in ["200", "400", "401", "403"] {
             assert!(statuses("/api/v1/donors", "get").contains(&s.to_owned()));
         }
@@ -609,7 +611,7 @@ backend_tests! {
         let results: Vec<(u16, Value)> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
                 .map(|_| s.spawn(|| {
-                    let r = app.post("/api/v1/donors", app.admin(), dung());
+                    let r = app.post("/api/v1/donors", app.admin(), app.with_chapter(dung()));
                     (r.status, r.json())
                 }))
                 .collect();
@@ -624,5 +626,67 @@ backend_tests! {
                 assert_eq!(body["existing_id"], created[0]["id"]);
             }
         }
+    }
+}
+
+backend_tests! {
+    fn the_registering_chapter_is_required_of_an_admin_and_scoped_for_a_coordinator(app) {
+        let province = app.chapter("Hội Chữ thập đỏ tỉnh Lào Cai", None);
+        let city = app.chapter("Hội Chữ thập đỏ phường Cốc Lếu", Some(&province));
+        let other = app.chapter("Hội Chữ thập đỏ tỉnh Yên Bái", None);
+        let (_, co_province) = app.user("co_province", "coordinator", Some(&province), None);
+        let (_, co_city) = app.user("co_city", "coordinator", Some(&city), None);
+        let admin = app.admin().to_owned();
+        // An admin must name it.
+        let r = app.post("/api/v1/donors", &admin, minimal("Không Chi Hội"));
+        assert_eq!(r.expect_problem(422, "invalid_request")["errors"][0]["field"], "chapter_id", "{}", r.text);
+        let r = app.post("/api/v1/donors", &admin, with(minimal("Chi Hội Lạ"), json!({ "chapter_id": uuid::Uuid::new_v4() })));
+        assert_eq!(r.expect_problem(422, "invalid_request")["errors"][0]["field"], "chapter_id");
+        app.post("/api/v1/donors", &admin, with(minimal("Sai Dạng"), json!({ "chapter_id": "city" })))
+            .expect_problem(400, "invalid_request");
+        let by_admin = app.post("/api/v1/donors", &admin, with(minimal("Admin Made"), json!({ "chapter_id": other }))).expect(201);
+        assert_eq!(by_admin["chapter_id"], other.as_str());
+        // A coordinator: its own chapter by default, or one in its scope; outside it, 404.
+        let own = app.post("/api/v1/donors", &co_province, minimal("Của Tỉnh")).expect(201);
+        assert_eq!(own["chapter_id"], province.as_str());
+        let below = app.post("/api/v1/donors", &co_province, with(minimal("Của Phường"), json!({ "chapter_id": city }))).expect(201);
+        assert_eq!(below["chapter_id"], city.as_str());
+        app.post("/api/v1/donors", &co_city, with(minimal("Lên Tỉnh"), json!({ "chapter_id": province })))
+            .expect_problem(404, "not_found");
+        app.post("/api/v1/donors", &co_city, with(minimal("Sang Yên Bái"), json!({ "chapter_id": other })))
+            .expect_problem(404, "not_found");
+        // The chapter is shown on reads.
+        let read = app.get(&format!("/api/v1/donors/{}", id_of(&below)), &co_city).expect(200);
+        assert_eq!(read["chapter_id"], city.as_str());
+        let total = app.get("/api/v1/donors?limit=500", &admin).expect(200)["items"].as_array().unwrap().len();
+        assert_eq!(total, 3, "nothing stored for a refused registration");
+    }
+
+    fn a_last_paper_donation_needs_paper_donations(app) {
+        let on = json!({ "prior_last_donation_on": "2024-03-01" });
+        // On create: with prior_donations 0, or absent (0).
+        for body in [with(with(minimal("Lò Văn A"), on.clone()), json!({ "prior_donations": 0 })),
+                     with(minimal("Lò Văn B"), on.clone())] {
+            let r = app.post("/api/v1/donors", app.admin(), app.with_chapter(body));
+            let p = r.expect_problem(422, "invalid_request");
+            assert_eq!(p["errors"][0]["field"], "prior_last_donation_on", "{p}");
+        }
+        let d = create(app, with(with(minimal("Lò Văn C"), on.clone()), json!({ "prior_donations": 2 })));
+        assert_eq!(d["prior_last_donation_on"], "2024-03-01");
+        let path = format!("/api/v1/donors/{}", id_of(&d));
+        // PATCH, against the stored values: dropping the count alone leaves a stored day.
+        let r = app.patch(&path, app.admin(), json!({ "prior_donations": 0 }));
+        assert_eq!(r.expect_problem(422, "invalid_request")["errors"][0]["field"], "prior_last_donation_on");
+        let cleared = app.patch(&path, app.admin(), json!({ "prior_donations": 0, "prior_last_donation_on": null })).expect(200);
+        assert_eq!(cleared["prior_donations"], 0);
+        assert!(cleared["prior_last_donation_on"].is_null());
+        // With a stored count of 0, a day alone is refused; with a count it is accepted.
+        let r = app.patch(&path, app.admin(), on.clone());
+        assert_eq!(r.expect_problem(422, "invalid_request")["errors"][0]["field"], "prior_last_donation_on");
+        let back = app.patch(&path, app.admin(), with(on.clone(), json!({ "prior_donations": 1 }))).expect(200);
+        assert_eq!(back["prior_donations"], 1);
+        assert_eq!(back["prior_last_donation_on"], "2024-03-01");
+        // A count without a day is fine.
+        app.patch(&path, app.admin(), json!({ "prior_last_donation_on": null })).expect(200);
     }
 }

@@ -88,7 +88,9 @@ fn random_donor(app: &TestApp, rng: &mut Rng, event: &str, n: usize) -> Known {
             last = Some((day, 84));
         }
     }
-    let id = app.post("/api/v1/donors", app.admin(), body).expect(201)["id"]
+    let id = app
+        .post("/api/v1/donors", app.admin(), app.with_chapter(body))
+        .expect(201)["id"]
         .as_str()
         .unwrap()
         .to_owned();

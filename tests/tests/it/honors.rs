@@ -21,6 +21,15 @@ fn award(app: &TestApp, token: &str, donor: &str, tier: i64, on: &str) -> hienma
     )
 }
 
+/// Today in the configured zone (Vietnam, UTC+7, no daylight saving).
+fn today_in_vietnam() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+}
+
+fn admin_token(app: &TestApp) -> String {
+    app.admin().to_owned()
+}
+
 fn due(app: &TestApp, token: &str, query: &str) -> std::collections::BTreeMap<String, i64> {
     tiers_of(&eligible_all(app, token, query, 500))
 }
@@ -125,7 +134,7 @@ backend_tests! {
         let a = donor(app, json!({ "full_name": "Giàng Thị An", "prior_donations": 4 }));
         let b = donor(app, json!({ "full_name": "Lò Văn Bình", "prior_donations": 9 }));
         let c = donor(app, json!({ "full_name": "Vàng A Chư", "prior_donations": 4 }));
-        let d = donor(app, json!({ "full_name": "Đặng Thị Dung", "prior_donations": 4 }));
+        let d = donor(app, json!({ "full_name": "Đặng Thị Dung", "prior_donations": 4, "chapter_id": w.city }));
         let e = donor(app, json!({ "full_name": "Hoàng Văn Em", "prior_donations": 14 }));
         donate_ok(app, &admin, &prov_ev, collected(&a, "whole_blood", 350, "2024-03-01"));
         donate_ok(app, &admin, &city_ev, collected(&a, "whole_blood", 350, "2024-06-01"));
@@ -133,7 +142,8 @@ backend_tests! {
         let voided = donate_ok(app, &admin, &prov_ev, collected(&c, "whole_blood", 350, "2024-03-01"));
         app.post(&format!("/api/v1/donations/{voided}/void"), &admin, json!({ "reason": "nhầm người" })).expect(200);
         donate_ok(app, &admin, &prov_ev, collected(&e, "whole_blood", 350, "2024-03-01"));
-        // D's latest donation is for an emergency request: no chapter.
+        // D's only donation is for an emergency request (no chapter): D is listed under the
+        // chapter that registered them, the city (issue 15; before, under no chapter).
         with_tx(app, |conn| {
             let h = insert_hospital(conn);
             let r = insert_request(conn, &h, day("2024-04-01"));
@@ -162,7 +172,7 @@ backend_tests! {
         assert_eq!(item_a["chapter_id"], w.city.as_str());
         assert_eq!(item_a["last_donation_at"], "2024-06-01T03:00:00Z");
         let item_d = june.iter().find(|i| i["donor_id"] == d.as_str()).unwrap();
-        assert!(item_d["chapter_id"].is_null());
+        assert_eq!(item_d["chapter_id"], w.city.as_str());
         // Order: tier, then folded name (Đặng < Giàng).
         let order: Vec<&str> = june.iter().map(|i| i["donor_id"].as_str().unwrap()).collect();
         assert_eq!(order, [d.as_str(), a.as_str(), b.as_str(), e.as_str()]);
@@ -173,9 +183,9 @@ backend_tests! {
         assert_eq!(due(app, &w.honors, "as_of=2024-06-01&min_tier=11"),
             [(e.clone(), 15)].into_iter().collect());
         let province = due(app, &w.honors, &format!("as_of=2024-06-01&chapter_id={}", w.province));
-        assert_eq!(province, [(a.clone(), 5), (b.clone(), 10), (e.clone(), 15)].into_iter().collect());
+        assert_eq!(province, [(a.clone(), 5), (b.clone(), 10), (d.clone(), 5), (e.clone(), 15)].into_iter().collect());
         let city = due(app, &w.honors, &format!("as_of=2024-06-01&chapter_id={}", w.city));
-        assert_eq!(city, [(a.clone(), 5), (b.clone(), 10)].into_iter().collect());
+        assert_eq!(city, [(a.clone(), 5), (b.clone(), 10), (d.clone(), 5)].into_iter().collect());
         // As of March, A's chapter was the province: not in the city's list.
         let city_march = due(app, &w.honors, &format!("as_of=2024-03-01&chapter_id={}", w.city));
         assert!(city_march.is_empty());
@@ -271,5 +281,125 @@ backend_tests! {
         let json_list = app.get("/api/v1/honors/eligible?as_of=2024-01-01", &w.honors).expect(200);
         assert_eq!(json_list["items"].as_array().unwrap().len(), 2);
         assert_eq!(audit_actions(app).iter().filter(|(a, _)| a == "honors_exported").count(), 2);
+    }
+
+    fn an_award_in_the_future_is_refused_and_a_voided_award_stops_counting(app) {
+        let w = World::new(app);
+        let today = today_in_vietnam();
+        let year = today.format("%Y").to_string();
+        let tomorrow = (today + chrono::Days::new(1)).to_string();
+        let today = today.to_string();
+        let a = donor(app, json!({ "full_name": "Giàng Thị An", "prior_donations": 5, "chapter_id": w.city }));
+
+        // awarded_on after today: 422 naming it; today is accepted.
+        let r = award(app, &w.honors, &a, 5, &tomorrow);
+        invalid_field(&r, "awarded_on");
+        invalid_field(&award(app, &w.honors, &a, 5, "2999-01-01"), "awarded_on");
+        let first = award(app, &w.honors, &a, 5, &today).expect(201);
+        assert_eq!(first["voided"], false);
+        assert!(first["void_reason"].is_null() && first["voided_at"].is_null());
+        let first_id = first["id"].as_str().unwrap().to_owned();
+        let report = |token: &str| app.get(&format!("/api/v1/reports/annual?year={year}"), token).expect(200);
+        let donor_view = || app.get(&format!("/api/v1/donors/{a}"), &w.honors).expect(200);
+        assert!(due(app, &w.honors, "").is_empty());
+        assert!(donor_view()["honor_due_tier"].is_null());
+        assert_eq!(report(&w.honors)["honor_due"], 0);
+        award(app, &w.honors, &a, 5, &today).expect_problem(409, "conflict");
+
+        // Voiding: honors and admin only; a reason is required; an unknown award is 404.
+        let void = |token: &str, id: &str, body: Value| app.post(&format!("/api/v1/honors/awards/{id}/void"), token, body);
+        for token in [&w.co_city, &w.co_province, &w.hospital] {
+            void(token, &first_id, json!({ "reason": "nhầm" })).expect_problem(403, "forbidden");
+        }
+        invalid_field(&void(&w.honors, &first_id, json!({ "reason": "  " })), "reason");
+        void(&w.honors, &first_id, json!({})).expect_problem(400, "invalid_request");
+        void(&w.honors, &uuid::Uuid::new_v4().to_string(), json!({ "reason": "nhầm" })).expect_problem(404, "not_found");
+        let voided = void(&w.honors, &first_id, json!({ "reason": "Nhầm người được khen" })).expect(200);
+        assert_eq!(voided["id"], first_id.as_str());
+        assert_eq!(voided["voided"], true);
+        assert_eq!(voided["void_reason"], "Nhầm người được khen");
+        assert!(voided["voided_at"].is_string());
+        // Voiding again answers the award unchanged (the first reason stays).
+        let again = void(app.admin(), &first_id, json!({ "reason": "lần hai" })).expect(200);
+        assert_eq!(again["void_reason"], "Nhầm người được khen");
+
+        // The voided award counts for nothing: the donor is due again everywhere.
+        assert_eq!(due(app, &w.honors, ""), [(a.clone(), 5)].into_iter().collect());
+        assert_eq!(due(app, &w.honors, &format!("chapter_id={}", w.city)), [(a.clone(), 5)].into_iter().collect());
+        assert_eq!(donor_view()["honor_due_tier"], 5);
+        assert_eq!(report(&w.honors)["honor_due"], 1);
+        // It is kept, and shown as voided.
+        let listed = app.get(&format!("/api/v1/donors/{a}/awards"), &w.co_city).expect(200);
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        assert_eq!(listed[0]["voided"], true);
+        assert_eq!(listed[0]["void_reason"], "Nhầm người được khen");
+        let audited: Vec<String> = audit_actions(app).into_iter()
+            .filter(|(a, _)| a == "award_voided").map(|(_, d)| d).collect();
+        assert_eq!(audited.len(), 1, "{audited:?}");
+        assert!(audited[0].contains("Nhầm người được khen") && audited[0].contains(&first_id), "{}", audited[0]);
+
+        // Re-awarded: 201, and settled again.
+        let second = award(app, &admin_token(app), &a, 5, &today).expect(201);
+        assert_ne!(second["id"], first["id"]);
+        assert!(due(app, &w.honors, "").is_empty());
+        assert!(donor_view()["honor_due_tier"].is_null());
+        assert_eq!(report(&w.honors)["honor_due"], 0);
+        award(app, &w.honors, &a, 5, &today).expect_problem(409, "conflict");
+        let listed = app.get(&format!("/api/v1/donors/{a}/awards"), &w.honors).expect(200);
+        let flags: Vec<bool> = listed.as_array().unwrap().iter().map(|x| x["voided"].as_bool().unwrap()).collect();
+        assert_eq!(flags.len(), 2);
+        assert_eq!(flags.iter().filter(|v| **v).count(), 1);
+    }
+
+    fn a_donor_with_only_emergency_donations_is_listed_under_the_registering_chapter(app) {
+        let w = World::new(app);
+        let other = app.chapter("Hội Chữ thập đỏ xã Bát Xát", None);
+        // Registered by the city's coordinator (its own chapter by default); four paper-era
+        // donations and one for an emergency request; and one with paper history only,
+        // registered by an admin for the city.
+        let e = app.post("/api/v1/donors", &w.co_city,
+            json!({ "full_name": "Lò Thị Khẩn", "date_of_birth": "1990-05-17", "sex": "female",
+                    "weight_kg": 55.0, "prior_donations": 4 })).expect(201);
+        assert_eq!(e["chapter_id"], w.city.as_str());
+        let e = e["id"].as_str().unwrap().to_owned();
+        let p = donor(app, json!({ "full_name": "Vàng Văn Giấy", "prior_donations": 10, "chapter_id": w.city }));
+        let elsewhere = donor(app, json!({ "full_name": "Sùng A Khác", "prior_donations": 5, "chapter_id": other }));
+        with_tx(app, |conn| {
+            let h = insert_hospital(conn);
+            let r = insert_request(conn, &h, day("2024-04-01"));
+            insert_donation(conn, &e, At::Emergency(&r), day("2024-04-01"), "collected", false);
+            refresh(app, conn, &e);
+        });
+        for chapter in [&w.city, &w.province] {
+            for as_of in ["as_of=2024-12-31", ""] {
+                let q = format!("{as_of}&chapter_id={chapter}");
+                assert_eq!(due(app, &w.honors, &q),
+                    [(e.clone(), 5), (p.clone(), 10)].into_iter().collect(), "{q}");
+            }
+        }
+        assert_eq!(due(app, &w.honors, &format!("chapter_id={other}")),
+            [(elsewhere.clone(), 5)].into_iter().collect());
+        // Before the emergency donation E had 4: not due.
+        assert_eq!(due(app, &w.honors, &format!("as_of=2024-03-31&chapter_id={}", w.city)),
+            [(p.clone(), 10)].into_iter().collect());
+        // The CSV names the registering chapter too.
+        let r = app.call_with("GET", &format!("/api/v1/honors/eligible?chapter_id={}", w.city),
+            Some(&w.honors), None, &[("Accept", "text/csv")]);
+        assert_eq!(r.status, 200, "{}", r.text);
+        let line = r.text.split("\r\n").find(|l| l.starts_with(e.as_str())).unwrap_or_else(|| panic!("{}", r.text));
+        assert!(line.ends_with(&format!(",{}", w.city)), "{line}");
+        // The annual report of the city: the emergency unit and the donor due.
+        let rep = app.get(&format!("/api/v1/reports/annual?year=2024&chapter_id={}", w.city), &w.honors).expect(200);
+        assert_eq!(rep["emergency_units"], 1);
+        assert_eq!(rep["units"], 1);
+        assert_eq!(rep["donors"], 1);
+        assert_eq!(rep["honor_due"], 2);
+        // A coordinator's report is always scoped: it shows them too.
+        let own = app.get("/api/v1/reports/annual?year=2024", &w.co_city).expect(200);
+        assert_eq!(own["emergency_units"], 1);
+        assert_eq!(own["honor_due"], 2);
+        let other_rep = app.get(&format!("/api/v1/reports/annual?year=2024&chapter_id={other}"), &w.honors).expect(200);
+        assert_eq!(other_rep["emergency_units"], 0);
+        assert_eq!(other_rep["honor_due"], 1);
     }
 }

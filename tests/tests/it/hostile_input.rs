@@ -138,8 +138,10 @@ fn world(app: &TestApp) -> World {
         .post(
             "/api/v1/donors",
             app.admin(),
-            json!({ "full_name": "Lò Văn Bình", "date_of_birth": "1990-01-01", "sex": "male",
+            app.with_chapter(
+                json!({ "full_name": "Lò Văn Bình", "date_of_birth": "1990-01-01", "sex": "male",
                     "blood_group": "O+", "weight_kg": 60 }),
+            ),
         )
         .expect(201));
     let today = app.state.zone.today();
@@ -452,8 +454,8 @@ backend_tests! {
         for name in names {
             let created = app
                 .post("/api/v1/donors", app.admin(),
-                      json!({ "full_name": name, "date_of_birth": "1991-02-03", "sex": "female",
-                              "province": name, "commune": "Ô Quý Hồ 🏔" }))
+                      app.with_chapter(json!({ "full_name": name, "date_of_birth": "1991-02-03", "sex": "female",
+                              "province": name, "commune": "Ô Quý Hồ 🏔" })))
                 .expect(201);
             assert_eq!(created["full_name"], name);
             let got = app.get(&format!("/api/v1/donors/{}", id(&created)), app.admin()).expect(200);
@@ -497,7 +499,7 @@ backend_tests! {
             ("reserve", json!("yes")), ("weight_kg", json!("60")), ("prior_donations", json!(1.5)),
             ("prior_donations", json!("3")), ("unknown_field", json!(1)),
         ] {
-            let r = app.post("/api/v1/donors", admin, with(k, v.clone()));
+            let r = app.post("/api/v1/donors", admin, app.with_chapter(with(k, v.clone())));
             assert_eq!(r.status, 400, "{k}={v}: {}", r.text);
             r.expect_problem(400, "invalid_request");
         }
@@ -506,7 +508,7 @@ backend_tests! {
                   json!(9_223_372_036_854_775_808_u64), json!(-9_223_372_036_854_775_808_i64),
                   json!(-1), json!(0), json!(2_147_483_648_i64), json!(1e20), json!(0.000001)] {
             for k in ["weight_kg", "prior_donations"] {
-                let r = app.post("/api/v1/donors", admin, with(k, v.clone()));
+                let r = app.post("/api/v1/donors", admin, app.with_chapter(with(k, v.clone())));
                 sane(&r, &format!("{k}={v}"));
                 assert!(r.status == 201 || (400..500).contains(&r.status), "{k}={v}: {}", r.text);
             }
@@ -532,7 +534,7 @@ backend_tests! {
         }
         // Far-past and far-future dates.
         for d in ["0001-01-01", "1899-12-31", "9999-12-31", "+10000-01-01", "-0001-01-01", "2024-13-01"] {
-            let r = app.post("/api/v1/donors", admin, with("date_of_birth", json!(d)));
+            let r = app.post("/api/v1/donors", admin, app.with_chapter(with("date_of_birth", json!(d))));
             assert!((400..500).contains(&r.status), "dob {d}: {}", r.text);
             sane(&r, d);
             for body in [
@@ -567,7 +569,7 @@ backend_tests! {
             assert!(r.status == 400 || r.status == 404, "{raw}: {}", r.text);
         }
         // Whole numbers written with a fraction are integers (JSON Schema says so).
-        let r = app.post("/api/v1/donors", admin, with("prior_donations", json!(3.0)));
+        let r = app.post("/api/v1/donors", admin, app.with_chapter(with("prior_donations", json!(3.0))));
         assert_eq!(r.expect(201)["prior_donations"], 3);
         // Deeply nested JSON.
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
@@ -637,7 +639,8 @@ fn body_limits(app: &TestApp) {
     }
     // A body just under the limit is read (and judged on its merits).
     let ok = json!({ "full_name": "A".repeat(100), "date_of_birth": "1990-01-01", "sex": "male" });
-    app.post("/api/v1/donors", &admin, ok).expect(201);
+    app.post("/api/v1/donors", &admin, app.with_chapter(ok))
+        .expect(201);
     // Chunked, without Content-Length.
     let payload = serde_json::to_vec(&big).unwrap();
     let mut req = format!(

@@ -184,4 +184,19 @@ Giàng Thị Dung,1990-05-17,female,55,3,2024-03-01\n";
         let view = app.get(&format!("/api/v1/donors/{id}"), app.admin()).expect(200);
         assert_eq!(view["donation_count"], 4);
     }
+
+    fn a_last_paper_donation_without_paper_donations_is_refused(app) {
+        let chapter = app.chapter("Lào Cai", None);
+        let dir = tempfile::tempdir().unwrap();
+        let csv = "full_name,date_of_birth,sex,prior_donations,prior_last_donation_on\n\
+Giàng Thị Dung,1990-05-17,female,0,2024-03-01\n\
+Lò Văn Minh,1985-03-02,male,,2024-03-01\n\
+Vàng A Sáng,1999-09-02,male,2,2024-03-01\n";
+        let (ok, out, err) = import(app, dir.path(), csv, &["--chapter", &chapter]);
+        assert!(!ok, "{out}");
+        assert!(err.contains("line 2: prior_last_donation_on"), "{err}");
+        assert!(err.contains("line 3: prior_last_donation_on"), "{err}");
+        assert!(!err.contains("line 4:"), "{err}");
+        assert_eq!(donor_total(app), 0);
+    }
 }

@@ -399,7 +399,8 @@ fn logging_survives_a_postgres_restart_under_load() {
         .to_owned();
     let donor = post(
         "/api/v1/donors",
-        json!({ "full_name": "Lò Văn Páo", "date_of_birth": "1990-01-01", "sex": "male" }),
+        json!({ "full_name": "Lò Văn Páo", "date_of_birth": "1990-01-01", "sex": "male",
+                "chapter_id": chapter }),
     )["id"]
         .as_str()
         .unwrap()

@@ -261,6 +261,10 @@ fn build(app: &TestApp) -> Province {
                 note: None,
                 recorded_by: "test".to_owned(),
                 created_at: hienmau_db::now(),
+                voided: false,
+                void_reason: None,
+                voided_at: None,
+                voided_by: None,
             },
         )
         .unwrap();
@@ -283,6 +287,10 @@ fn build(app: &TestApp) -> Province {
                 note: None,
                 recorded_by: "test".to_owned(),
                 created_at: hienmau_db::now(),
+                voided: false,
+                void_reason: None,
+                voided_at: None,
+                voided_by: None,
             },
         )
         .unwrap();
@@ -478,5 +486,75 @@ backend_tests! {
             assert_eq!(empty["by_chapter"], serde_json::json!([]));
             assert_eq!(empty["by_drive"], serde_json::json!([]));
         }
+    }
+
+    fn units_with_subordinates_on_a_three_level_chapter_tree(app) {
+        // Province (no drive of its own) > district-level chapter (3 units) > commune (4 units
+        // at drives and 1 emergency unit of a donor it registered); a sibling commune with no
+        // units is not listed.
+        let province = app.chapter("Hội Chữ thập đỏ tỉnh Lào Cai", None);
+        let city = app.chapter("Hội Chữ thập đỏ thành phố Lào Cai", Some(&province));
+        let commune = app.chapter("Hội Chữ thập đỏ phường Cốc Lếu", Some(&city));
+        let idle = app.chapter("Hội Chữ thập đỏ phường Kim Tân", Some(&city));
+        let (_, honors) = app.user("honors1", "honors", None, None);
+        let (_, co_city) = app.user("co_city", "coordinator", Some(&city), None);
+        with_tx(app, |c| {
+            let dc = insert_drive(c, &city, "Hành trình đỏ thành phố", "2024-01-01", "2024-12-31");
+            let ec = insert_event(c, &dc, "2024-05-01");
+            let dm = insert_drive(c, &commune, "Chủ nhật đỏ Cốc Lếu", "2024-01-01", "2024-12-31");
+            let em = insert_event(c, &dm, "2024-06-01");
+            for n in 0..3 {
+                let id = insert_donor(c, &donor_row(&format!("Thành phố {n}"), 0));
+                insert_donation(c, &id, At::Event(&ec, &dc, &city), day("2024-05-01"), "collected", false);
+            }
+            for n in 0..4 {
+                let id = insert_donor(c, &donor_row(&format!("Cốc Lếu {n}"), 0));
+                insert_donation(c, &id, At::Event(&em, &dm, &commune), day("2024-06-01"), "collected", false);
+            }
+            let mut row = donor_row("Khẩn cấp Cốc Lếu", 0);
+            row.chapter_id = Some(commune.clone());
+            let id = insert_donor(c, &row);
+            let h = insert_hospital(c);
+            let r = insert_request(c, &h, day("2024-07-01"));
+            insert_donation(c, &id, At::Emergency(&r), day("2024-07-01"), "collected", false);
+            // An emergency unit of a donor registered nowhere counts only without a chapter.
+            let nowhere = insert_donor(c, &donor_row("Không chi hội", 0));
+            insert_donation(c, &nowhere, At::Emergency(&r), day("2024-07-02"), "collected", false);
+        });
+        let rows = |r: &Value| -> Vec<(String, i64, i64)> {
+            r["by_chapter"].as_array().unwrap().iter()
+                .map(|c| (c["chapter_id"].as_str().unwrap().to_owned(),
+                          c["units"].as_i64().unwrap(),
+                          c["units_with_subordinates"].as_i64().unwrap()))
+                .collect()
+        };
+        let all = app.get("/api/v1/reports/annual?year=2024", &honors).expect(200);
+        assert_eq!(all["units"], 9);
+        assert_eq!(all["emergency_units"], 2);
+        // Most own units first: the commune (4 + 1), the city (3), the province (0).
+        assert_eq!(rows(&all), [
+            (commune.clone(), 5, 5),
+            (city.clone(), 3, 8),
+            (province.clone(), 0, 8),
+        ]);
+        assert!(!rows(&all).iter().any(|r| r.0 == idle));
+        assert_eq!(all["by_chapter"][2]["name"], "Hội Chữ thập đỏ tỉnh Lào Cai");
+        // The city's report: the chapters above it are not listed.
+        for (token, query) in [(&honors, format!("year=2024&chapter_id={city}")), (&co_city, "year=2024".to_owned())] {
+            let r = app.get(&format!("/api/v1/reports/annual?{query}"), token).expect(200);
+            assert_eq!(r["units"], 8);
+            assert_eq!(r["emergency_units"], 1);
+            assert_eq!(rows(&r), [(commune.clone(), 5, 5), (city.clone(), 3, 8)]);
+        }
+        let r = app.get(&format!("/api/v1/reports/annual?year=2024&chapter_id={commune}"), &honors).expect(200);
+        assert_eq!(r["units"], 5);
+        assert_eq!(r["drive_units"], 4);
+        assert_eq!(r["emergency_units"], 1);
+        assert_eq!(r["donors"], 5);
+        assert_eq!(r["new_donors"], 5);
+        assert_eq!(rows(&r), [(commune.clone(), 5, 5)]);
+        let r = app.get(&format!("/api/v1/reports/annual?year=2024&chapter_id={idle}"), &honors).expect(200);
+        assert_eq!(r["units"], 0);
+        assert_eq!(r["by_chapter"], serde_json::json!([]));
     }
 }

@@ -68,8 +68,8 @@ backend_tests! {
         clean(&r, &admin, "duplicate username");
         let donor = json!({ "full_name": "Vàng A Sử", "date_of_birth": "1990-05-01", "sex": "male",
                             "national_id": "010090123456", "blood_group": "A+", "weight_kg": 60 });
-        let first = app.post("/api/v1/donors", &admin, donor.clone()).expect(201);
-        let r = app.post("/api/v1/donors", &admin, donor);
+        let first = app.post("/api/v1/donors", &admin, app.with_chapter(donor.clone())).expect(201);
+        let r = app.post("/api/v1/donors", &admin, app.with_chapter(donor));
         r.expect_problem(409, "conflict");
         clean(&r, &admin, "duplicate national id");
         let today = app.state.zone.today();
@@ -78,7 +78,7 @@ backend_tests! {
         let event = id(&app.post(&format!("/api/v1/drives/{drive}/events"), &admin,
             json!({ "site": "S", "held_on": today })).expect(201));
         let other = id(&app.post("/api/v1/donors", &admin,
-            json!({ "full_name": "Lý Thị Mai", "date_of_birth": "1992-01-01", "sex": "female", "weight_kg": 55 }))
+            app.with_chapter(json!({ "full_name": "Lý Thị Mai", "date_of_birth": "1992-01-01", "sex": "female", "weight_kg": 55 })))
             .expect(201));
         for (d, expect) in [(id(&first), 201), (other, 409)] {
             let r = app.post(&format!("/api/v1/events/{event}/donations"), &admin,
@@ -125,8 +125,8 @@ backend_tests! {
     fn headers_and_content_types(app) {
         let admin = app.admin().to_owned();
         let donor = id(&app.post("/api/v1/donors", &admin,
-            json!({ "full_name": "Đỗ Văn Nam", "date_of_birth": "1988-08-08", "sex": "male",
-                    "phone": "0912345678" })).expect(201));
+            app.with_chapter(json!({ "full_name": "Đỗ Văn Nam", "date_of_birth": "1988-08-08", "sex": "male",
+                    "phone": "0912345678" }))).expect(201));
         // Personal data and tokens: JSON, no-store, nosniff.
         let login = app.call("POST", "/api/v1/auth/login", None,
             Some(&json!({ "username": "admin", "password": hienmau_tests::PASSWORD })));

@@ -6,8 +6,9 @@
 //! registered twice) wherever they turn up. Donors are therefore one shared registry for
 //! admins, coordinators (create, read, update) and honors (read only); hospital callers may not
 //! use it (they see reserve donors only through an emergency request's candidates). The
-//! creating coordinator's chapter is recorded in `donors.chapter_id` for reports and follow-up,
-//! but it does not restrict who may read or update the donor.
+//! registering chapter is recorded in `donors.chapter_id` for reports, honors and follow-up
+//! (an admin names it; a coordinator's defaults to its own chapter and may be one in its
+//! scope), but it does not restrict who may read or update the donor.
 //!
 //! **Validation.** The rules are the domain's ([`DonorDraft::validate`]): one error per field
 //! at fault. An edit applies the same rules to the merged record, so changing `sex` or
@@ -20,7 +21,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use hienmau_db::models::{Donor, DonorChanges, NewDonor};
 use hienmau_db::repo::donors::{self, DonorFilter};
-use hienmau_db::repo::{awards, Page};
+use hienmau_db::repo::{awards, chapters, Page};
 use hienmau_db::{DbConn, DbError};
 use hienmau_domain::donor::{self, FigureRules};
 use hienmau_domain::ids::PhoneNumber;
@@ -49,6 +50,8 @@ pub struct Registration {
     pub draft: DonorDraft,
     /// Consents to the emergency reserve (from today).
     pub reserve: bool,
+    /// The registering chapter: required of an admin; a coordinator's own when absent.
+    pub chapter_id: Option<String>,
 }
 
 /// `update`'s command: only the fields given change. `Some(None)` is an explicit null, which
@@ -181,8 +184,31 @@ pub fn insert(tx: &mut DbConn, ctx: &Ctx, new: &NewDonor) -> Result<(), AppError
     Ok(())
 }
 
-/// Registers a donor (admin, coordinator); a coordinator's chapter is recorded as the
-/// registering one.
+/// The registering chapter of a new donor: the one named (unknown: invalid `chapter_id`;
+/// outside a coordinator's scope: not found), else a coordinator's own; an admin must name one.
+fn registering_chapter(
+    tx: &mut DbConn,
+    actor: &Actor,
+    named: Option<&str>,
+) -> Result<String, AppError> {
+    match named {
+        Some(id) => {
+            let chapter = chapters::find(tx, id)?
+                .ok_or_else(|| AppError::field("chapter_id", "no such chapter"))?;
+            actor.require_chapter(&chapter)?;
+            Ok(chapter.id)
+        }
+        None => actor.chapter.as_ref().map(|c| c.id.clone()).ok_or_else(|| {
+            AppError::field(
+                "chapter_id",
+                "required: the chapter that registers the donor",
+            )
+        }),
+    }
+}
+
+/// Registers a donor (admin, coordinator) with its registering chapter (see
+/// [`Registration::chapter_id`]).
 pub fn register(
     tx: &mut DbConn,
     ctx: &Ctx,
@@ -192,7 +218,7 @@ pub fn register(
     require_writer(actor)?;
     let today = ctx.today();
     let details = validated(cmd.draft, today)?;
-    let chapter_id = actor.chapter.as_ref().map(|c| c.id.clone());
+    let chapter_id = Some(registering_chapter(tx, actor, cmd.chapter_id.as_deref())?);
     let new = new_donor(details, cmd.reserve.then_some(today), chapter_id, ctx.now);
     insert(tx, ctx, &new)?;
     let row = donors::find(tx, &new.id)?.ok_or(AppError::NotFound)?;

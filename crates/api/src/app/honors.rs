@@ -1,15 +1,24 @@
 //! Honors: the configured tiers, the donors due a tier as of a day (pages or one CSV export),
-//! recording awards, and a donor's awards.
+//! recording and voiding awards, and a donor's awards.
 //!
 //! **Due.** As of day D (default: today in the configured zone) a donor's count is
 //! `prior_donations` plus their collected, not voided donations on or before D; the award held
-//! is the highest tier awarded on or before D; the tier due is the highest threshold reached
-//! that is above the award held. An award at a tier settles every lower one.
+//! is the highest tier of the awards in force (not voided) dated on or before D; the tier due
+//! is the highest threshold reached that is above the award held. An award at a tier settles
+//! every lower one.
+//!
+//! **Voided awards.** Voiding an award (honors, admin; a reason is required) corrects a
+//! mistake: the award is kept, marked voided with the reason, the time and who voided it, and
+//! is audited (`award_voided`), but it counts for nothing from then on: not in the lists due,
+//! the donor's `honor_due_tier`, the annual report's `honor_due`, nor the "already holds that
+//! tier" check, so the tier may be awarded again. Voiding a voided award answers it unchanged
+//! (the first reason stays), as voiding a donation does.
 //!
 //! **Chapter.** A donor's chapter as of D is the chapter of their most recent collected, not
 //! voided donation on or before D. An emergency donation has no chapter: a donor whose most
-//! recent donation was for an emergency request (or who has only paper-era donations) belongs
-//! to no chapter and is left out when `chapter_id` is given.
+//! recent donation was for an emergency request, or who has only paper-era donations, is
+//! listed under the chapter that registered them (`donors.chapter_id`); only a donor with
+//! neither belongs to no chapter and is left out when `chapter_id` is given.
 //!
 //! **Filters.** `min_tier` keeps donors due a tier at or above that number (any number is
 //! accepted; a threshold is the usual value). `chapter_id` keeps the chapter and those below
@@ -37,8 +46,8 @@ use hienmau_domain::calendar::Zone;
 use hienmau_domain::honors::{check_award, AwardRefusal, Tier, TierTable};
 
 use crate::app::audit::{self, AuditRecord};
-use crate::app::validate::optional_text;
-use crate::app::{Actor, AppError, Ctx};
+use crate::app::validate::{optional_text, required_text};
+use crate::app::{Actor, AppError, Ctx, FieldError};
 
 /// Rows per chunk of a CSV export.
 pub const EXPORT_CHUNK: i64 = 1_000;
@@ -299,10 +308,20 @@ pub struct RecordAward {
     pub donor_id: String,
     /// A configured threshold.
     pub tier: i64,
-    /// The day of the award; the donor's count as of this day must reach the tier.
+    /// The day of the award, not after today; the donor's count as of this day must reach
+    /// the tier.
     pub awarded_on: NaiveDate,
     /// Free text, e.g. the decision's number (at most 500 characters).
     pub note: Option<String>,
+}
+
+/// An award to void.
+#[derive(Debug, Clone)]
+pub struct VoidAward {
+    /// The award.
+    pub award_id: String,
+    /// Why (required, at most 500 characters).
+    pub reason: String,
 }
 
 /// An award with its tier's name (empty for a tier no longer configured).
@@ -347,9 +366,9 @@ fn configured_tier(tiers: &TierTable, tier: i64) -> Result<(u32, i32), AppError>
         })
 }
 
-/// Records an award (honors, admin): the tier must be configured, above any award the donor
-/// holds, and reached by the donor's count on the award's day. It settles the tier and every
-/// tier below it. Audited (`award_recorded`).
+/// Records an award (honors, admin): the tier must be configured, above any award in force the
+/// donor holds, and reached by the donor's count on the award's day, which is not after today.
+/// It settles the tier and every tier below it. Audited (`award_recorded`).
 pub fn record_award(
     tx: &mut DbConn,
     ctx: &Ctx,
@@ -360,6 +379,9 @@ pub fn record_award(
     let (threshold, tier) = configured_tier(tiers, cmd.tier)?;
     let mut errors = Vec::new();
     let note = optional_text("note", cmd.note.as_deref(), 500, &mut errors);
+    if cmd.awarded_on > ctx.today() {
+        errors.push(FieldError::new("awarded_on", "must not be after today"));
+    }
     AppError::check(errors)?;
     let donor_id = cmd.donor_id;
     let awarded_on = cmd.awarded_on;
@@ -389,6 +411,10 @@ pub fn record_award(
         note,
         recorded_by: actor.principal_id().to_owned(),
         created_at: ctx.now,
+        voided: false,
+        void_reason: None,
+        voided_at: None,
+        voided_by: None,
     };
     match hienmau_db::savepoint(tx, |c| awards::insert(c, &row)) {
         Ok(()) => {}
@@ -412,7 +438,44 @@ pub fn record_award(
     Ok(NamedAward::new(row, tiers))
 }
 
-/// A donor's awards, lowest tier first; not found when the donor does not exist.
+/// Voids an award (honors, admin): it is kept, marked voided with the reason, and stops
+/// counting. Not found for an unknown award; a voided award is answered unchanged. Audited
+/// (`award_voided`, with the reason).
+pub fn void_award(
+    tx: &mut DbConn,
+    ctx: &Ctx,
+    actor: &Actor,
+    cmd: VoidAward,
+) -> Result<NamedAward, AppError> {
+    let mut errors = Vec::new();
+    let reason = required_text("reason", &cmd.reason, 500, &mut errors);
+    AppError::check(errors)?;
+    let award = awards::find(tx, &cmd.award_id)?.ok_or(AppError::NotFound)?;
+    // The donor's row lock orders this against an award being recorded for the same donor.
+    donors::lock(tx, &award.donor_id)?;
+    if !awards::void(tx, &award.id, &reason, actor.principal_id(), ctx.now)? {
+        // Voided already (perhaps by a concurrent request): the first reason stays.
+        let stored = awards::find(tx, &award.id)?.ok_or(AppError::NotFound)?;
+        return Ok(NamedAward::new(stored, &ctx.settings.honors.tiers));
+    }
+    audit::append(
+        tx,
+        AuditRecord::by(
+            actor,
+            "award_voided",
+            serde_json::json!({
+                "award_id": award.id, "donor_id": award.donor_id, "tier": award.tier,
+                "awarded_on": award.awarded_on, "reason": reason,
+            }),
+        )
+        .donors(vec![award.donor_id.clone()]),
+    )?;
+    let voided = awards::find(tx, &award.id)?.ok_or(AppError::NotFound)?;
+    Ok(NamedAward::new(voided, &ctx.settings.honors.tiers))
+}
+
+/// A donor's awards, voided ones included, lowest tier first; not found when the donor does
+/// not exist.
 pub fn donor_awards(
     conn: &mut DbConn,
     ctx: &Ctx,

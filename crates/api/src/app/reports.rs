@@ -12,17 +12,20 @@
 //!   since a day on or before it. Withdrawals are not kept as history, so a donor who has since
 //!   withdrawn counts in no year (an approximation for past years).
 //! - `honor_due`: donors due a tier as of 31 December (as the honors list).
-//! - `by_chapter`: chapters with units in the year (units of drives run by the chapter itself),
-//!   most units first, then name (folded), then id. `by_drive`: every drive with a day in the
+//! - `by_chapter`: every chapter with units in its subtree in the year; `units` its own (units
+//!   of drives run by the chapter itself and emergency units of the donors it registered),
+//!   `units_with_subordinates` those of the chapter and every chapter below it (within the
+//!   report's scope: a chapter above the one asked for is not listed); most own units first,
+//!   then name (folded), then id. `by_drive`: every drive with a day in the
 //!   year and its units in the year, in the same order (then first day, then id).
 //!
 //! **Scope.** With `chapter_id`, and always for a coordinator (its own chapter when it gives
 //! none), the figures cover that chapter and those below it: donations at events of their
-//! drives, their drives and events, donors due an honor whose chapter (that of their latest
-//! collected donation up to 31 December) is among them, reserve donors likewise (falling back
-//! to the chapter that registered them when they have not donated). Emergency donations belong
-//! to no chapter: they count only in a report without a chapter (`emergency_units` is 0 with
-//! one). A chapter outside a coordinator's scope, or unknown, is not found.
+//! drives, emergency donations of the donors they registered (an emergency donation has no
+//! chapter of its own, so it counts toward the chapter that registered the donor), their
+//! drives and events, donors due an honor whose chapter (that of their latest collected
+//! donation up to 31 December, else the registering chapter) is among them, reserve donors
+//! likewise. A chapter outside a coordinator's scope, or unknown, is not found.
 
 use chrono::NaiveDate;
 use hienmau_db::repo::chapters;

@@ -41,6 +41,7 @@ use crate::http::handlers::{deferrals, honors, reports};
         emergency::list_responses, emergency::create_donation,
         audit_log::list_audit,
         honors::list_tiers, honors::eligible, honors::record_award, honors::donor_awards,
+        honors::void_award,
         reports::annual,
     ),
     components(schemas(

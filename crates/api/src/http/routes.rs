@@ -288,6 +288,12 @@ fn register_emergency(r: &mut Registrar) {
         .add(M::GET, "/honors/eligible", HONORS_LIMITED, honors::eligible)
         .add(M::POST, "/honors/awards", HONORS, honors::record_award)
         .add(
+            M::POST,
+            "/honors/awards/{id}/void",
+            HONORS,
+            honors::void_award,
+        )
+        .add(
             M::GET,
             "/donors/{id}/awards",
             DONOR_READ,

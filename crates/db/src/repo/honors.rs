@@ -1,12 +1,13 @@
 //! Honors: which donors are due a tier as of a day, computed by the database.
 //!
 //! A donor's count as of day D is `prior_donations` plus their collected, not voided
-//! donations with `donated_on <= D`; the award held is the highest tier awarded on or before
-//! D; the tier due is the highest threshold reached above it. A donor's chapter as of D is the
-//! chapter of their most recent collected, not voided donation on or before D (ties on the
-//! instant broken by id); an emergency donation has no chapter, so a donor whose latest
-//! donation was for an emergency request (or who has only paper-era donations) has none and
-//! is left out by a chapter filter.
+//! donations with `donated_on <= D`; the award held is the highest tier of the awards in force
+//! (not voided) dated on or before D; the tier due is the highest threshold reached above it.
+//! A donor's chapter as of D is the chapter of their most recent collected, not voided
+//! donation on or before D (ties on the instant broken by id); when that donation has no
+//! chapter (it was for an emergency request) or there is none (only paper-era donations), the
+//! chapter that registered the donor (`donors.chapter_id`), so that no donor drops out of every
+//! chapter's list. Only a donor with neither has no chapter and is left out by a chapter filter.
 //!
 //! Everything is one statement of aggregates (the counts, a `GROUP BY` over the awards up to D,
 //! a `CASE` over the configured thresholds), paged by the key `(tier, name_folded, donor_id)`,
@@ -14,7 +15,8 @@
 //!
 //! **Three sources of the counts** ([`DueSource`]). When no donation is dated after D (the
 //! usual case: D is today), the donor's counters (`collected_count`, `last_donation_at`,
-//! `last_chapter_id`, kept by the donation write transaction) are exactly the state as of D,
+//! `last_chapter_id`, kept by the donation write transaction) with the registering chapter
+//! are exactly the state as of D,
 //! and the list reads one row per donor. When some are (a past year's report), the counters
 //! less the donations dated after D give the count, and only the donors with such a donation
 //! look up their latest one up to D: the work grows with the donations after D (at most the
@@ -134,9 +136,12 @@ pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32], source: DueSource) -
     let lowest = sorted.last().copied().unwrap_or(1).max(1);
 
     let mut s = Sql::new();
-    s.push("WITH held AS ( SELECT donor_id, MAX(tier) AS top FROM awards WHERE awarded_on <= ")
-        .bind(Param::Date(as_of))
-        .push(" GROUP BY donor_id ), ");
+    s.push(
+        "WITH held AS ( SELECT donor_id, MAX(tier) AS top FROM awards \
+         WHERE NOT voided AND awarded_on <= ",
+    )
+    .bind(Param::Date(as_of))
+    .push(" GROUP BY donor_id ), ");
     match source {
         DueSource::Counters => {
             s.push(&format!(
@@ -144,7 +149,8 @@ pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32], source: DueSource) -
                    SELECT d.id AS donor_id, d.full_name, d.name_folded, d.date_of_birth, d.phone, \
                           d.commune, d.province, d.prior_donations + d.collected_count AS cnt, \
                           COALESCE(h.top, 0) AS top, d.last_donation_at AS last_at, \
-                          d.prior_last_donation_on, d.last_chapter_id AS chapter_id \
+                          d.prior_last_donation_on, \
+                          COALESCE(d.last_chapter_id, d.chapter_id) AS chapter_id \
                    FROM donors d \
                    LEFT JOIN held h ON h.donor_id = d.id \
                    WHERE d.prior_donations + d.collected_count >= {lowest} \
@@ -186,14 +192,14 @@ pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32], source: DueSource) -
             ))
             .push(
                 " END AS last_at, d.prior_last_donation_on, \
-                          CASE WHEN l.n IS NULL THEN d.last_chapter_id ELSE ",
+                          COALESCE(CASE WHEN l.n IS NULL THEN d.last_chapter_id ELSE ",
             )
             .append(&latest_up_to(
                 "e.chapter_id",
                 "ORDER BY e.donated_at DESC, e.id DESC LIMIT 1",
             ))
             .push(&format!(
-                " END AS chapter_id \
+                " END, d.chapter_id) AS chapter_id \
                    FROM donors d \
                    LEFT JOIN later l ON l.donor_id = d.id \
                    LEFT JOIN held h ON h.donor_id = d.id \
@@ -217,7 +223,8 @@ pub(crate) fn due_cte(as_of: NaiveDate, thresholds: &[u32], source: DueSource) -
                  ), scored AS ( \
                    SELECT d.id AS donor_id, d.full_name, d.name_folded, d.date_of_birth, d.phone, \
                           d.commune, d.province, d.prior_donations + COALESCE(l.n, 0) AS cnt, \
-                          COALESCE(h.top, 0) AS top, l.last_at, d.prior_last_donation_on, l.chapter_id \
+                          COALESCE(h.top, 0) AS top, l.last_at, d.prior_last_donation_on, \
+                          COALESCE(l.chapter_id, d.chapter_id) AS chapter_id \
                    FROM donors d \
                    LEFT JOIN latest l ON l.donor_id = d.id \
                    LEFT JOIN held h ON h.donor_id = d.id \

@@ -3,11 +3,16 @@
 //! (path)`); no donation is loaded into memory.
 //!
 //! Scope: without a chapter every figure covers everything. With a chapter (its subtree, by
-//! path prefix) a donation counts when it was made at an event of a drive of the subtree;
-//! emergency donations belong to no chapter and so count only in a report without a chapter.
-//! Donors due an honor are attributed as in [`crate::repo::honors`] (the chapter of their
-//! latest collected donation up to 31 December); reserve donors likewise, falling back to the
-//! chapter that registered them when they have no donation on record.
+//! path prefix) a donation counts when it was made at an event of a drive of the subtree, or
+//! for an emergency request by a donor whom a chapter of the subtree registered
+//! (`donors.chapter_id`: an emergency donation has no chapter of its own). Donors due an honor
+//! are attributed as in [`crate::repo::honors`] (the chapter of their latest collected
+//! donation up to 31 December, else the registering chapter); reserve donors likewise.
+//!
+//! `by_chapter` counts each chapter's own units (its drives' units and the emergency units of
+//! the donors it registered) and, for every chapter with units in its subtree (within the
+//! report's scope), `units_with_subordinates`: its own and those of every chapter below it,
+//! rolled up along the chapters' paths.
 
 use chrono::NaiveDate;
 use diesel::QueryableByName;
@@ -31,15 +36,36 @@ pub struct AnnualQuery {
     pub thresholds: Vec<u32>,
 }
 
-/// Units of one chapter (drives of that chapter itself, not of those below).
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
+/// Units of one chapter: its own (drives of that chapter itself and emergency units of the
+/// donors it registered, not those of the chapters below) and with its subordinates.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChapterUnits {
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub chapter_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub name: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub units: i64,
+    pub units_with_subordinates: i64,
+}
+
+/// A chapter's own units, as the query reads them.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+struct OwnUnits {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    chapter_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    path: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    units: i64,
+}
+
+/// An ancestor's name, as the roll-up reads it.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+struct ChapterName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
 }
 
 /// Units of one drive in the year.
@@ -68,7 +94,8 @@ pub struct Annual {
     pub new_donors: i64,
     pub reserve_donors: i64,
     pub honor_due: i64,
-    /// Chapters with units in the year, unsorted (the caller sorts by units and folded name).
+    /// Chapters with units in their subtree in the year, unsorted (the caller sorts by units
+    /// and folded name).
     pub by_chapter: Vec<ChapterUnits>,
     /// Drives with at least one day in the year, with their units, unsorted.
     pub by_drive: Vec<DriveUnits>,
@@ -106,6 +133,28 @@ fn in_scope(alias: &str, prefix: Option<&str>) -> Sql {
 
 /// The donations of the year with `outcome`, not voided, in scope (alias `dn`).
 fn counted(q: &AnnualQuery, outcome: Outcome) -> Sql {
+    let mut s = in_year(q, outcome);
+    // Without a chapter nothing more is asked: every collection belongs to an event or to an
+    // emergency request (a CHECK holds exactly one of them; only a deferral noted after the
+    // drive has neither, and the deferral count excludes it), and the year's donations are
+    // then read from `donations_day_idx` alone (it holds `event_id` and `chapter_id`, not the
+    // request id). With one, an event's donation is judged on its own `chapter_id` (in the
+    // index); only an emergency donation (few) looks up its donor's registering chapter.
+    if let Some(p) = q.chapter_path_prefix.as_deref() {
+        s.push(" AND ((dn.event_id IS NOT NULL AND ")
+            .append(&in_scope("dn", Some(p)))
+            .push(
+                ") OR (dn.event_id IS NULL AND EXISTS (SELECT 1 FROM donors rd \
+                 WHERE rd.id = dn.donor_id AND ",
+            )
+            .append(&in_scope("rd", Some(p)))
+            .push(")))");
+    }
+    s
+}
+
+/// The donations of the year with `outcome`, not voided, whatever their chapter (alias `dn`).
+fn in_year(q: &AnnualQuery, outcome: Outcome) -> Sql {
     let mut s = Sql::new();
     s.push(&format!(
         "dn.outcome = '{}' AND NOT dn.voided AND dn.donated_on >= ",
@@ -114,14 +163,105 @@ fn counted(q: &AnnualQuery, outcome: Outcome) -> Sql {
     .bind(Param::Date(q.from))
     .push(" AND dn.donated_on <= ")
     .bind(Param::Date(q.to));
-    // Without a chapter nothing more is asked: every collection belongs to an event or to an
-    // emergency request (a CHECK holds exactly one of them), and the year's donations are
-    // then read from `donations_day_idx` alone (it holds `event_id`, not the request id).
-    if let Some(p) = q.chapter_path_prefix.as_deref() {
-        s.push(" AND dn.event_id IS NOT NULL AND ")
-            .append(&in_scope("dn", Some(p)));
-    }
     s
+}
+
+/// Each chapter's own units of the year, in scope: its drives' (the donation's `chapter_id`)
+/// and the emergency units of the donors it registered.
+fn own_units(conn: &mut DbConn, q: &AnnualQuery) -> Result<Vec<OwnUnits>, DbError> {
+    let prefix = q.chapter_path_prefix.as_deref();
+    let mut s = Sql::new();
+    s.push(
+        "SELECT ch.id AS chapter_id, ch.name AS name, ch.path AS path, \
+         CAST(SUM(o.n) AS BIGINT) AS units FROM ( \
+           SELECT dn.chapter_id AS chapter_id, COUNT(*) AS n FROM donations dn \
+           WHERE dn.event_id IS NOT NULL AND ",
+    )
+    .append(&in_year(q, Outcome::Collected))
+    .push(" AND ")
+    .append(&in_scope("dn", prefix))
+    .push(
+        " GROUP BY dn.chapter_id \
+           UNION ALL \
+           SELECT rd.chapter_id AS chapter_id, COUNT(*) AS n FROM donations dn \
+           JOIN donors rd ON rd.id = dn.donor_id \
+           WHERE dn.event_id IS NULL AND rd.chapter_id IS NOT NULL AND ",
+    )
+    .append(&in_year(q, Outcome::Collected))
+    .push(" AND ")
+    .append(&in_scope("rd", prefix))
+    .push(
+        " GROUP BY rd.chapter_id \
+         ) o JOIN chapters ch ON ch.id = o.chapter_id GROUP BY ch.id, ch.name, ch.path",
+    );
+    raw::load::<OwnUnits>(conn, &s)
+}
+
+/// The chapter ids of a materialised path `/root/…/own/`, root first.
+fn path_ids(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|p| !p.is_empty())
+}
+
+/// `by_chapter`: every chapter in scope with units in its subtree, with its own units and
+/// those of its subtree. The chapters are few (a tree of at most a few thousand), so the
+/// roll-up along the paths is done here, over the rows of [`own_units`], and only the names
+/// of the ancestors without units of their own are read.
+fn by_chapter(conn: &mut DbConn, q: &AnnualQuery) -> Result<Vec<ChapterUnits>, DbError> {
+    use std::collections::BTreeMap;
+    let own = own_units(conn, q)?;
+    let prefix = q.chapter_path_prefix.as_deref().unwrap_or("/");
+    let mut rows: BTreeMap<String, ChapterUnits> = BTreeMap::new();
+    let mut missing: BTreeMap<String, i64> = BTreeMap::new();
+    for o in &own {
+        rows.insert(
+            o.chapter_id.clone(),
+            ChapterUnits {
+                chapter_id: o.chapter_id.clone(),
+                name: o.name.clone(),
+                units: o.units,
+                units_with_subordinates: 0,
+            },
+        );
+    }
+    for o in &own {
+        let mut at = String::from("/");
+        for id in path_ids(&o.path) {
+            at.push_str(id);
+            at.push('/');
+            // Ancestors above the report's scope are not listed.
+            if !at.starts_with(prefix) {
+                continue;
+            }
+            match rows.get_mut(id) {
+                Some(r) => r.units_with_subordinates += o.units,
+                None => *missing.entry(id.to_owned()).or_default() += o.units,
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let mut s = Sql::new();
+        s.push("SELECT id, name FROM chapters WHERE id IN (");
+        for (i, id) in missing.keys().enumerate() {
+            if i > 0 {
+                s.push(", ");
+            }
+            s.bind(Param::Text(id.clone()));
+        }
+        s.push(")");
+        for c in raw::load::<ChapterName>(conn, &s)? {
+            let total = missing.get(&c.id).copied().unwrap_or(0);
+            rows.insert(
+                c.id.clone(),
+                ChapterUnits {
+                    chapter_id: c.id,
+                    name: c.name,
+                    units: 0,
+                    units_with_subordinates: total,
+                },
+            );
+        }
+    }
+    Ok(rows.into_values().collect())
 }
 
 /// New donors: no paper history, a collection in the year (in scope) and none before it.
@@ -214,15 +354,7 @@ pub fn annual(conn: &mut DbConn, q: &AnnualQuery) -> Result<Annual, DbError> {
     .append(&in_scope("dr", prefix));
     a.events = raw::count(conn, &s)?;
 
-    let mut s = Sql::new();
-    s.push(
-        "SELECT ch.id AS chapter_id, ch.name AS name, CAST(COUNT(*) AS BIGINT) AS units \
-         FROM donations dn JOIN chapters ch ON ch.id = dn.chapter_id \
-         WHERE dn.event_id IS NOT NULL AND ",
-    )
-    .append(&counted(q, Outcome::Collected))
-    .push(" GROUP BY ch.id, ch.name");
-    a.by_chapter = raw::load::<ChapterUnits>(conn, &s)?;
+    a.by_chapter = by_chapter(conn, q)?;
 
     let mut s = Sql::new();
     s.push(&format!(

@@ -113,8 +113,30 @@ fn unique_constraints_fire() {
             note: None,
             recorded_by: u.id.clone(),
             created_at: now(),
+            voided: false,
+            void_reason: None,
+            voided_at: None,
+            voided_by: None,
         };
         awards::insert(conn, &award).expect("award");
+        assert_unique_on(
+            awards::insert(
+                conn,
+                &Award {
+                    id: new_id(),
+                    ..award.clone()
+                },
+            ),
+            "tier",
+        );
+        // Once voided, the award no longer holds the tier: it may be awarded again, once.
+        assert!(awards::void(conn, &award.id, "nhầm", &u.id, now()).expect("void"));
+        assert!(!awards::void(conn, &award.id, "again", &u.id, now()).expect("void twice"));
+        let again = Award {
+            id: new_id(),
+            ..award.clone()
+        };
+        awards::insert(conn, &again).expect("re-award after void");
         assert_unique_on(
             awards::insert(
                 conn,

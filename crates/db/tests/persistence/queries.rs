@@ -746,6 +746,10 @@ fn client_refs_voids_and_awards() {
                     note: None,
                     recorded_by: "honors".to_owned(),
                     created_at: now(),
+                    voided: false,
+                    void_reason: None,
+                    voided_at: None,
+                    voided_by: None,
                 },
             )
             .expect("award");

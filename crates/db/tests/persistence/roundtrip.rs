@@ -255,6 +255,10 @@ fn every_table_round_trips() {
             note: Some("Giấy khen".to_owned()),
             recorded_by: u.id.clone(),
             created_at: now(),
+            voided: false,
+            void_reason: None,
+            voided_at: None,
+            voided_by: None,
         };
         awards::insert(conn, &award).expect("award");
         let mut award2 = award.clone();

@@ -75,7 +75,8 @@ pub fn donor(app: &TestApp, extra: Value) -> String {
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    app.post("/api/v1/donors", app.admin(), body).expect(201)["id"]
+    app.post("/api/v1/donors", app.admin(), app.with_chapter(body))
+        .expect(201)["id"]
         .as_str()
         .unwrap()
         .to_owned()

@@ -117,7 +117,8 @@ pub fn reserve_donor(app: &TestApp, name: &str, group: &str, extra: Value) -> St
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    app.post("/api/v1/donors", app.admin(), body).expect(201)["id"]
+    app.post("/api/v1/donors", app.admin(), app.with_chapter(body))
+        .expect(201)["id"]
         .as_str()
         .unwrap()
         .to_owned()

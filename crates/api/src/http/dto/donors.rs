@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use hienmau_domain::{DonorDraft, Sex};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use crate::app::donors::{DonorView, Edit, Registration, Search};
 use crate::http::dto::Paging;
@@ -52,6 +53,8 @@ pub struct DonorOut {
     pub honor_eligible: bool,
     /// The highest tier reached with no award at that tier or above, else null.
     pub honor_due_tier: Option<i32>,
+    /// The chapter that registered the donor (null for donors registered without one).
+    pub chapter_id: Option<String>,
 }
 
 impl From<DonorView> for DonorOut {
@@ -77,6 +80,7 @@ impl From<DonorView> for DonorOut {
             next_eligible_on: f.next_eligible_on,
             honor_eligible: f.honor_eligible,
             honor_due_tier: f.honor_due_tier,
+            chapter_id: row.chapter_id,
         }
     }
 }
@@ -131,8 +135,13 @@ pub struct NewDonor {
     pub reserve: Option<bool>,
     /// Donations before the system, 0 to 1000 (default 0).
     pub prior_donations: Option<i64>,
-    /// The day of the last prior donation: not in the future, not before the date of birth.
+    /// The day of the last prior donation: not in the future, not before the date of birth,
+    /// and only with `prior_donations` above 0 (422 otherwise).
     pub prior_last_donation_on: Option<NaiveDate>,
+    /// The registering chapter: an admin must give it (422 otherwise); a coordinator's
+    /// defaults to its own chapter and may be one in its scope (outside it: 404). An unknown
+    /// chapter is 422.
+    pub chapter_id: Option<Uuid>,
 }
 
 /// Changes to a donor: only the fields given change; `null` clears an optional field. The
@@ -185,7 +194,8 @@ pub struct DonorPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = i64, required = false)]
     pub prior_donations: Option<Option<i64>>,
-    /// Day of the last prior donation; null clears it.
+    /// Day of the last prior donation; null clears it. Only with `prior_donations` above 0
+    /// (the stored count when the patch gives none): 422 otherwise.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<NaiveDate>, nullable)]
     pub prior_last_donation_on: Option<Option<NaiveDate>>,
@@ -208,6 +218,7 @@ impl From<NewDonor> for Registration {
                 prior_last_donation_on: body.prior_last_donation_on,
             },
             reserve: body.reserve.unwrap_or(false),
+            chapter_id: body.chapter_id.map(|c| c.to_string()),
         }
     }
 }

@@ -38,8 +38,8 @@ pub struct EligibleQuery {
     pub as_of: Option<NaiveDate>,
     /// Only donors due a tier at or above this number of donations.
     pub min_tier: Option<u32>,
-    /// Only donors whose chapter (that of their latest collected donation up to `as_of`) is
-    /// this chapter or one below it; unknown → 404.
+    /// Only donors whose chapter (that of their latest collected donation up to `as_of`, else
+    /// the chapter that registered them) is this chapter or one below it; unknown → 404.
     pub chapter_id: Option<Uuid>,
     /// Items per page (JSON only): default 50, at most 500 (larger values are capped);
     /// negative is 400.
@@ -83,8 +83,9 @@ pub struct EligibleOut {
     /// The last collected donation on or before `as_of` (UTC); else the start of the
     /// paper-era last donation's day; else null.
     pub last_donation_at: Option<DateTime<Utc>>,
-    /// The donor's chapter as of `as_of` (null: none, e.g. the latest donation was for an
-    /// emergency request).
+    /// The donor's chapter as of `as_of`: that of the latest collected donation; when it was
+    /// for an emergency request (no chapter) or there is none, the chapter that registered the
+    /// donor; null when neither is known.
     pub chapter_id: Option<String>,
 }
 
@@ -112,7 +113,8 @@ pub struct NewAward {
     /// A configured threshold (another number is 422).
     #[schema(example = 5, minimum = 1)]
     pub tier: i64,
-    /// The day of the award; the donor's count as of this day must reach the tier.
+    /// The day of the award, not after today (422); the donor's count as of this day must
+    /// reach the tier.
     pub awarded_on: NaiveDate,
     /// Free text, e.g. the decision's number (at most 500 characters).
     pub note: Option<String>,
@@ -148,6 +150,12 @@ pub struct AwardOut {
     pub recorded_by: String,
     /// When it was recorded (UTC).
     pub created_at: DateTime<Utc>,
+    /// Voided (a correction): kept for the audit, counts for nothing.
+    pub voided: bool,
+    /// Why it was voided; null when in force.
+    pub void_reason: Option<String>,
+    /// When it was voided (UTC); null when in force.
+    pub voided_at: Option<DateTime<Utc>>,
 }
 
 impl From<NamedAward> for AwardOut {
@@ -162,6 +170,9 @@ impl From<NamedAward> for AwardOut {
             note: a.note,
             recorded_by: a.recorded_by,
             created_at: a.created_at.and_utc(),
+            voided: a.voided,
+            void_reason: a.void_reason,
+            voided_at: a.voided_at.map(|t| t.and_utc()),
         }
     }
 }

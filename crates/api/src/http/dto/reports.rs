@@ -33,8 +33,11 @@ pub struct ChapterUnitsOut {
     pub chapter_id: String,
     /// Its name.
     pub name: String,
-    /// Units collected in the year at its own drives.
+    /// Its own units of the year: collected at its own drives, and for emergency requests by
+    /// donors it registered.
     pub units: i64,
+    /// `units` of the chapter and of every chapter below it (within the report's scope).
+    pub units_with_subordinates: i64,
 }
 
 /// Units of a drive.
@@ -63,7 +66,8 @@ pub struct AnnualReport {
     pub units: i64,
     /// Collected, not voided donations at events in the year.
     pub drive_units: i64,
-    /// Collected, not voided donations for emergency requests in the year (0 with a chapter).
+    /// Collected, not voided donations for emergency requests in the year (with a chapter:
+    /// those of donors registered by a chapter of the subtree).
     pub emergency_units: i64,
     /// Millilitres of those units.
     pub volume_ml: i64,
@@ -78,7 +82,7 @@ pub struct AnnualReport {
     pub reserve_donors: i64,
     /// Donors due an honor tier as of 31 December.
     pub honor_due: i64,
-    /// Chapters by units, most first.
+    /// Every chapter with units in its subtree, by its own units, most first.
     pub by_chapter: Vec<ChapterUnitsOut>,
     /// Drives of the year by units, most first.
     pub by_drive: Vec<DriveUnitsOut>,
@@ -108,6 +112,7 @@ impl From<YearFigures> for AnnualReport {
                     chapter_id: c.chapter_id,
                     name: c.name,
                     units: c.units,
+                    units_with_subordinates: c.units_with_subordinates,
                 })
                 .collect(),
             by_drive: f

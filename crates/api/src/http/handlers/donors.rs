@@ -24,8 +24,9 @@ use crate::http::state::AppState;
     responses(
         (status = 201, description = "Created", body = DonorOut),
         (status = 400, description = "Unreadable body: not JSON, wrong type, unknown field, bad sex or date", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`chapter_id` names a chapter outside the coordinator's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "National id already registered; `existing_id` names the donor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule; `errors` names each", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule; `errors` names each (an admin without `chapter_id`, an unknown chapter, `prior_last_donation_on` with `prior_donations` 0, …)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donor(
     state: web::Data<AppState>,

@@ -1,5 +1,5 @@
 //! Honors: the configured tiers, the donors due a tier as of a day (JSON pages or one CSV
-//! download), recording awards, and a donor's awards: the HTTP side of [`crate::app::honors`],
+//! download), recording and voiding awards, and a donor's awards: the HTTP side of [`crate::app::honors`],
 //! which holds the rules (what is due, what makes an award valid, the CSV format).
 //!
 //! **CSV.** With `Accept: text/csv` the whole list (no paging) is streamed
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::app;
 use crate::app::honors::Export;
 use crate::http::auth::Actor;
+use crate::http::dto::donations::VoidBody;
 use crate::http::dto::honors::{AwardOut, EligibleOut, EligibleQuery, NewAward, TierOut};
 use crate::http::error::{ApiError, Problem};
 use crate::http::handlers::Json;
@@ -111,7 +112,7 @@ fn export_csv(
         (status = 201, description = "Recorded", body = AwardOut),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The donor already holds this tier or a higher one", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`tier` is not a configured threshold, the donor had not reached it by `awarded_on`, no such donor, or the note is too long", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`tier` is not a configured threshold, the donor had not reached it by `awarded_on`, `awarded_on` is after today, no such donor, or the note is too long", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn record_award(
     state: web::Data<AppState>,
@@ -126,12 +127,43 @@ pub async fn record_award(
     Ok(HttpResponse::Created().json(AwardOut::from(award)))
 }
 
-/// A donor's awards, lowest tier first (admin, coordinator, honors).
+/// Voids an award (honors, admin): kept for the audit with the reason, it stops counting (lists
+/// due, `honor_due_tier`, the report's `honor_due`, the "already holds" check), so the tier may
+/// be awarded again. Voiding a voided award answers it unchanged.
+#[utoipa::path(post, path = "/api/v1/honors/awards/{id}/void", tag = "honors",
+    request_body = VoidBody,
+    params(("id" = Uuid, Path, description = "Award id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The award, voided", body = AwardOut),
+        (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or too long reason", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn void_award(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    body: Json<VoidBody>,
+) -> Result<HttpResponse, ApiError> {
+    let cmd = app::honors::VoidAward {
+        award_id: id.into_inner().to_string(),
+        reason: body.into_inner().reason,
+    };
+    let ctx = state.ctx();
+    let award = state
+        .write(move |tx| app::honors::void_award(tx, &ctx, &actor, cmd))
+        .await?;
+    Ok(HttpResponse::Ok().json(AwardOut::from(award)))
+}
+
+/// A donor's awards, voided ones included (`voided`), lowest tier first (admin, coordinator,
+/// honors).
 #[utoipa::path(get, path = "/api/v1/donors/{id}/awards", tag = "honors",
     params(("id" = Uuid, Path, description = "Donor id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The donor's awards", body = Vec<AwardOut>),
+        (status = 200, description = "The donor's awards, voided ones included (`voided`, `void_reason`, `voided_at`)", body = Vec<AwardOut>),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donor", body = Problem, content_type = "application/problem+json"),
     ))]
