@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hienmau_domain::{DonorDraft, Sex};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -85,16 +85,6 @@ impl From<DonorView> for DonorOut {
     }
 }
 
-/// For PATCH bodies: tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-/// Use with `#[serde(default, deserialize_with = "double_option")]`.
-pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// `male` or `female`, as the documentation lists it.
 #[derive(Debug, Clone, Copy, ToSchema)]
 #[schema(rename_all = "snake_case")]
@@ -150,53 +140,53 @@ pub struct NewDonor {
 #[serde(deny_unknown_fields)]
 pub struct DonorPatch {
     /// Full name (cannot be null).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = String, required = false)]
     pub full_name: Option<Option<String>>,
     /// Date of birth (cannot be null).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = NaiveDate, required = false)]
     pub date_of_birth: Option<Option<NaiveDate>>,
     /// `male` or `female` (cannot be null).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = SexName, required = false)]
     pub sex: Option<Option<Sex>>,
     /// Citizen id; null clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub national_id: Option<Option<String>>,
     /// Blood group; null clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub blood_group: Option<Option<String>>,
     /// Phone; null clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub phone: Option<Option<String>>,
     /// Province; null clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub province: Option<Option<String>>,
     /// Commune; null clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub commune: Option<Option<String>>,
     /// Weight; null clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<f64>, nullable)]
     pub weight_kg: Option<Option<f64>>,
     /// true joins the reserve (keeping an earlier consent date); false withdraws at once
     /// (cannot be null).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = bool, required = false)]
     pub reserve: Option<Option<bool>>,
     /// Prior donations, 0 to 1000 (cannot be null).
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = i64, required = false)]
     pub prior_donations: Option<Option<i64>>,
     /// Day of the last prior donation; null clears it. Only with `prior_donations` above 0
     /// (the stored count when the patch gives none): 422 otherwise.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<NaiveDate>, nullable)]
     pub prior_last_donation_on: Option<Option<NaiveDate>>,
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use hienmau_db::models::Event;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -85,19 +85,9 @@ pub struct DrivePatch {
     /// Last day; every event must stay within the dates.
     pub ends_on: Option<NaiveDate>,
     /// Target units; null clears it.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<i32>)]
     pub target_units: Option<Option<i32>>,
-}
-
-/// Reads a present field (null included) as `Some(_)`; with `#[serde(default)]` an absent
-/// field is `None`.
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 impl From<DrivePatch> for UpdateDrive {

@@ -215,11 +215,7 @@ impl From<EmergencyRequest> for EmergencyRequestOut {
 impl EmergencyRequestOut {
     /// The request's address, for the `Location` of a 201.
     pub fn location(&self) -> String {
-        format!(
-            "{}/emergency-requests/{}",
-            crate::http::routes::API,
-            self.id
-        )
+        super::location("/emergency-requests", &self.id)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod deferrals;
 pub mod donations;
+pub mod donors;
 pub mod drives;
 pub mod emergency;
 pub mod honors;
@@ -15,12 +16,20 @@ pub mod reports;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::error::ApiError;
 
-pub mod donors;
+/// For PATCH bodies: tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+/// Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
 
 /// The `Location` of a created resource: `collection` is its collection's path below the API
 /// base (`/donors`).
