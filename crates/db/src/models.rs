@@ -338,6 +338,7 @@ pub struct AuditEntry {
     pub detail: String,
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
+    pub http_request_id: Option<String>,
 }
 
 /// A new audit entry (the sequence number is the database's).
@@ -355,4 +356,5 @@ pub struct NewAuditEntry {
     pub detail: String,
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
+    pub http_request_id: Option<String>,
 }

@@ -210,6 +210,7 @@ diesel::table! {
         detail -> Text,
         prev_hash -> Nullable<Text>,
         hash -> Nullable<Text>,
+        http_request_id -> Nullable<Text>,
     }
 }
 

@@ -17,6 +17,7 @@ pub struct AuditRecord {
     actor_key_id: Option<String>,
     hospital_id: Option<String>,
     request_id: Option<String>,
+    http_request_id: Option<String>,
     donor_ids: Vec<String>,
     detail: serde_json::Value,
 }
@@ -30,6 +31,7 @@ impl AuditRecord {
             actor_key_id: user.key_id().map(str::to_owned),
             hospital_id: user.hospital_id.clone(),
             request_id: None,
+            http_request_id: user.http_request_id.clone(),
             donor_ids: Vec::new(),
             detail,
         }
@@ -43,6 +45,7 @@ impl AuditRecord {
             actor_key_id: None,
             hospital_id: None,
             request_id: None,
+            http_request_id: None,
             donor_ids: Vec::new(),
             detail,
         }
@@ -57,6 +60,12 @@ impl AuditRecord {
     /// The emergency request concerned.
     pub fn request(mut self, request_id: &str) -> Self {
         self.request_id = Some(request_id.to_owned());
+        self
+    }
+
+    /// The HTTP request that wrote the entry (for entries without an authenticated caller).
+    pub fn http_request(mut self, http_request_id: Option<String>) -> Self {
+        self.http_request_id = http_request_id;
         self
     }
 
@@ -89,6 +98,7 @@ pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), AppError> {
         detail: record.detail.to_string(),
         prev_hash,
         hash: None,
+        http_request_id: record.http_request_id,
     };
     entry.hash = Some(entry_hash(&Chained::from(&entry)));
     hienmau_db::repo::audit::append(conn, &entry)?;
@@ -108,6 +118,9 @@ pub struct Chained<'a> {
     request_id: Option<&'a str>,
     donor_ids: &'a str,
     detail: &'a str,
+    // Absent from entries written before the column existed, so that their hashes still hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_request_id: Option<&'a str>,
 }
 
 fn timestamp(at: &chrono::NaiveDateTime) -> String {
@@ -127,6 +140,7 @@ impl<'a> From<&'a NewAuditEntry> for Chained<'a> {
             request_id: e.request_id.as_deref(),
             donor_ids: &e.donor_ids,
             detail: &e.detail,
+            http_request_id: e.http_request_id.as_deref(),
         }
     }
 }
@@ -144,6 +158,7 @@ impl<'a> From<&'a AuditEntry> for Chained<'a> {
             request_id: e.request_id.as_deref(),
             donor_ids: &e.donor_ids,
             detail: &e.detail,
+            http_request_id: e.http_request_id.as_deref(),
         }
     }
 }

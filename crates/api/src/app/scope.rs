@@ -38,6 +38,9 @@ pub struct Actor {
     pub chapter: Option<Chapter>,
     /// A hospital caller's hospital.
     pub hospital_id: Option<String>,
+    /// The `X-Request-Id` of the HTTP request acting (None from the command line); audit
+    /// entries carry it as `http_request_id`.
+    pub http_request_id: Option<String>,
 }
 
 impl Actor {

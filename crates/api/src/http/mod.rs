@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod limits;
 pub mod openapi;
+pub mod request_id;
 pub mod routes;
 pub mod server;
 pub mod startup;

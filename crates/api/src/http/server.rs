@@ -52,6 +52,10 @@ pub fn app(
                 .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                 .add((header::CACHE_CONTROL, "no-store")),
         )
+        // Inside the logger, which assigns the id this puts on every answer.
+        .wrap(actix_web::middleware::from_fn(
+            crate::http::request_id::header,
+        ))
         .wrap(TracingLogger::default())
 }
 

@@ -234,6 +234,7 @@ fn audit_log_refuses_update_and_delete() {
             detail: "{}".to_owned(),
             prev_hash: None,
             hash: None,
+            http_request_id: None,
         };
         audit::append(conn, &entry).expect("append");
         let before = audit::all_in_order(conn).expect("read");

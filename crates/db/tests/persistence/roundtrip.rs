@@ -304,6 +304,7 @@ fn every_table_round_trips() {
                 detail: "{}".to_owned(),
                 prev_hash: (i == 1).then(|| "00".to_owned()),
                 hash: Some(format!("h{i}")),
+                http_request_id: (i == 0).then(|| "req-1".to_owned()),
             })
             .collect();
         for e in &entries {
@@ -325,6 +326,7 @@ fn every_table_round_trips() {
                 detail: b.detail.clone(),
                 prev_hash: b.prev_hash.clone(),
                 hash: b.hash.clone(),
+                http_request_id: b.http_request_id.clone(),
             };
             assert_eq!(&as_new, e, "{backend:?}");
         }

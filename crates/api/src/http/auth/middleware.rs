@@ -23,7 +23,8 @@ pub async fn enforce<B: MessageBody>(
     let mut counted = None;
     if !policy.public {
         match authorize(policy, &req).await {
-            Ok((user, turn)) => {
+            Ok((mut user, turn)) => {
+                user.http_request_id = crate::http::request_id::of(&req);
                 // Heavy work yields its busy share to these (not to itself, nor to sign-ins).
                 if turn.is_none() {
                     if let Some(state) = req.app_data::<web::Data<AppState>>() {
@@ -93,6 +94,7 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Actor, ApiE
                     role: Role::Hospital,
                     chapter: None,
                     hospital_id: Some(key.hospital_id),
+                    http_request_id: None,
                 })
             })
             .await;
@@ -112,6 +114,7 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Actor, ApiE
                 role,
                 chapter,
                 hospital_id: user.hospital_id,
+                http_request_id: None,
             })
         })
         .await

@@ -23,6 +23,8 @@ pub struct AuditEntryOut {
     pub hospital_id: Option<String>,
     /// The emergency request concerned.
     pub request_id: Option<String>,
+    /// The `X-Request-Id` of the HTTP request that wrote the entry (ties it to a log line).
+    pub http_request_id: Option<String>,
     /// The donors whose personal data the action disclosed or changed.
     pub donor_ids: Vec<String>,
     /// Details of the action.
@@ -40,6 +42,7 @@ impl From<AuditEntry> for AuditEntryOut {
             actor_key_id: e.actor_key_id,
             hospital_id: e.hospital_id,
             request_id: e.request_id,
+            http_request_id: e.http_request_id,
             donor_ids: serde_json::from_str(&e.donor_ids).unwrap_or_default(),
             detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
         }
