@@ -318,11 +318,36 @@ fn print_demo(state: &crate::AppState, result: crate::demo::DemoResult) {
 
 fn print_import_problems(report: &crate::import::ImportReport) {
     for column in &report.ignored_columns {
+        let column = terminal_safe(column);
         eprintln!("warning: column \"{column}\" is not one the import knows; ignored");
     }
     for row in &report.invalid {
-        eprintln!("{row}");
+        eprintln!("{}", terminal_safe(&row.to_string()));
     }
+}
+
+/// Text from a file or the database made safe to print: control characters (which can move
+/// the cursor, rewrite earlier lines or retitle the terminal) and bidirectional overrides
+/// (which make text read differently from what it is) are shown as `\u{…}` escapes.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    format!("\\u{{{:04x}}}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 fn print_import(report: &crate::import::ImportReport) {
@@ -335,4 +360,24 @@ fn print_import(report: &crate::import::ImportReport) {
         report.unchanged,
         report.invalid.len()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        for (input, shown) in [
+            ("Giàng Thị Dung", "Giàng Thị Dung"),
+            ("a\u{1b}[2Jb", "a\\u{001b}[2Jb"),
+            ("line\rover", "line\\u{000d}over"),
+            ("two\nlines", "two\\u{000a}lines"),
+            ("abc\u{202E}fdp.exe", "abc\\u{202e}fdp.exe"),
+            ("\u{2066}x\u{2069}", "\\u{2066}x\\u{2069}"),
+            ("tab\there", "tab\\u{0009}here"),
+        ] {
+            assert_eq!(terminal_safe(input), shown, "{input:?}");
+        }
+    }
 }

@@ -253,12 +253,15 @@ backend_tests! {
         assert!(r.header("content-disposition").unwrap().starts_with("attachment"), "{:?}", r.headers);
         assert!(r.text.starts_with('\u{feff}'), "no BOM: {:?}", &r.text[..20]);
         let lines: Vec<&str> = r.text.trim_start_matches('\u{feff}').split("\r\n").collect();
-        assert_eq!(lines[0], "donor_id,full_name,date_of_birth,donation_count,tier,tier_name,last_donation_at,phone,commune,province,chapter_id");
+        // Every cell quoted: a spreadsheet splitting on `;` keeps each whole.
+        let quoted = |cells: &[&str]| cells.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(",");
+        assert_eq!(lines[0], quoted(&["donor_id", "full_name", "date_of_birth", "donation_count", "tier", "tier_name", "last_donation_at", "phone", "commune", "province", "chapter_id"]));
         // The whole list (the limit is for JSON pages), a trailing line end.
         assert_eq!(lines.len(), 4, "{}", r.text);
         assert_eq!(lines[3], "");
-        assert_eq!(lines[1], format!("{dung},Giàng Thị Dung,1985-03-02,5,5,Giấy khen của Hội Chữ thập đỏ tỉnh,2023-12-20,0912345678,Phường Cốc Lếu,Lào Cai,"));
-        assert_eq!(lines[2], format!("{formula},'=1+2 Lò Văn Sử,1985-03-02,10,10,Giấy khen của Hội Chữ thập đỏ tỉnh,,,'@SUM(A1),Lào Cai,"));
+        let tier = "Giấy khen của Hội Chữ thập đỏ tỉnh";
+        assert_eq!(lines[1], quoted(&[&dung, "Giàng Thị Dung", "1985-03-02", "5", "5", tier, "2023-12-20", "0912345678", "Phường Cốc Lếu", "Lào Cai", ""]));
+        assert_eq!(lines[2], quoted(&[&formula, "'=1+2 Lò Văn Sử", "1985-03-02", "10", "10", tier, "", "", "'@SUM(A1)", "Lào Cai", ""]));
         // The bytes: UTF-8 BOM, then UTF-8 text.
         let bytes = r.text.as_bytes();
         assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
@@ -281,6 +284,27 @@ backend_tests! {
         let json_list = app.get("/api/v1/honors/eligible?as_of=2024-01-01", &w.honors).expect(200);
         assert_eq!(json_list["items"].as_array().unwrap().len(), 2);
         assert_eq!(audit_actions(app).iter().filter(|(a, _)| a == "honors_exported").count(), 2);
+    }
+
+    fn csv_cells_stay_whole_where_spreadsheets_split_on_semicolons(app) {
+        let w = World::new(app);
+        with_tx(app, |c| {
+            let mut d = donor_row("Nguyễn Văn;=1+1", 5);
+            d.commune = Some("  =HYPERLINK(\"x\")".to_owned());
+            insert_donor(c, &d);
+        });
+        let r = app.call_with("GET", "/api/v1/honors/eligible?as_of=2024-01-01", Some(&w.honors), None,
+            &[("Accept", "text/csv")]);
+        assert_eq!(r.status, 200, "{}", r.text);
+        let line = r.text.split("\r\n").nth(1).unwrap();
+        // The name is one quoted cell, so a `;`-splitting reader never sees `=1+1` on its own.
+        assert!(line.contains(",\"Nguyễn Văn;=1+1\","), "{line}");
+        // A formula after leading blanks is neutralised too (quotes doubled inside the cell).
+        assert!(line.contains(",\"'  =HYPERLINK(\"\"x\"\")\","), "{line}");
+        for cell in line.split("\",\"") {
+            let cell = cell.trim_matches('"');
+            assert!(!cell.trim_start().starts_with(['=', '+', '-', '@']), "{cell} in {line}");
+        }
     }
 
     fn an_award_in_the_future_is_refused_and_a_voided_award_stops_counting(app) {
@@ -386,8 +410,8 @@ backend_tests! {
         let r = app.call_with("GET", &format!("/api/v1/honors/eligible?chapter_id={}", w.city),
             Some(&w.honors), None, &[("Accept", "text/csv")]);
         assert_eq!(r.status, 200, "{}", r.text);
-        let line = r.text.split("\r\n").find(|l| l.starts_with(e.as_str())).unwrap_or_else(|| panic!("{}", r.text));
-        assert!(line.ends_with(&format!(",{}", w.city)), "{line}");
+        let line = r.text.split("\r\n").find(|l| l.starts_with(&format!("\"{e}\""))).unwrap_or_else(|| panic!("{}", r.text));
+        assert!(line.ends_with(&format!(",\"{}\"", w.city)), "{line}");
         // The annual report of the city: the emergency unit and the donor due.
         let rep = app.get(&format!("/api/v1/reports/annual?year=2024&chapter_id={}", w.city), &w.honors).expect(200);
         assert_eq!(rep["emergency_units"], 1);

@@ -62,6 +62,18 @@ const VIETNAMESE: &str = "\u{feff}STT;Họ và tên;Ngày sinh;Giới tính;CCCD
 3;Vàng A Sáng;02/09/1999;nam;;;;;;0;;\n";
 
 backend_tests! {
+    fn control_characters_from_the_file_are_escaped_on_the_terminal(app) {
+        let dir = tempfile::tempdir().unwrap();
+        // An unknown column whose name would retitle the terminal and reverse the text after it.
+        let csv = "Họ và tên;Ngày sinh;Giới tính;X\u{1b}]0;pwned\u{7}\u{202e}cod\nGiàng Thị Dung;17/05/1990;Nữ;1\n";
+        let (ok, out, err) = import(app, dir.path(), csv, &[]);
+        assert!(ok, "stdout: {out}\nstderr: {err}");
+        for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!err.contains(raw) && !out.contains(raw), "{raw:?} printed raw: {err:?}");
+        }
+        assert!(err.contains("\\u{001b}") && err.contains("\\u{202e}"), "{err}");
+    }
+
     fn vietnamese_headers_and_an_idempotent_re_run(app) {
         let dir = tempfile::tempdir().unwrap();
         let (ok, out, err) = import(app, dir.path(), VIETNAMESE, &[]);

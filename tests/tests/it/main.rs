@@ -33,6 +33,7 @@ mod openapi_snapshot;
 mod operations;
 mod organisation;
 mod reports;
+mod request_log;
 mod responses;
 mod smoke;
 mod tokens;

@@ -215,19 +215,25 @@ const CSV_HEADER: [&str; 11] = [
     "chapter_id",
 ];
 
-/// Prefixes a cell that a spreadsheet would read as a formula.
+/// Prefixes a cell that a spreadsheet would read as a formula (also after leading blanks,
+/// which spreadsheets skip).
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let formula = ['=', '+', '-', '@', '\t', '\r', '\n'];
+    if cell.starts_with(formula) || cell.trim_start().starts_with(formula) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
 }
 
-/// CSV lines (CRLF) of `records`, every cell neutralised.
+/// CSV lines (CRLF) of `records`, every cell neutralised and quoted. Quoting every cell keeps
+/// a cell whole in a spreadsheet that splits on `;` (the list separator of locales with a
+/// decimal comma, Vietnamese among them): `Nguyễn Văn;=1+1` unquoted arrives there as a name
+/// and a formula.
 fn csv_bytes(records: &[Vec<String>]) -> Result<Vec<u8>, AppError> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Always)
         .from_writer(Vec::with_capacity(records.len() * 128));
     for r in records {
         w.write_record(r.iter().map(|c| neutralise(c).into_owned()))

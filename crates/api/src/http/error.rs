@@ -36,6 +36,10 @@ pub struct Problem {
     pub detail: String,
     /// The stable machine-readable code (see the contract's table).
     pub code: String,
+    /// The request's id, as in its `X-Request-Id` header (set on the way out, by
+    /// `http::request_id`): quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     /// Per-field validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<FieldErrorSchema>>)]
@@ -172,6 +176,7 @@ impl ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             code: self.code().to_owned(),
+            instance: None,
             errors: None,
             existing_id: None,
             reason: None,

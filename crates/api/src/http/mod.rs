@@ -1,5 +1,6 @@
 //! The HTTP layer: everything that knows about actix-web and utoipa.
 
+pub mod access_log;
 pub mod auth;
 pub mod dto;
 pub mod error;

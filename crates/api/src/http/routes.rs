@@ -168,6 +168,12 @@ pub fn register(r: &mut Registrar) {
             ops::docs_js,
         )
         .add_at(M::GET, at("/docs/swagger-ui.css"), PUBLIC, ops::docs_css)
+        .add_at(
+            M::GET,
+            at("/docs/swagger-init.js"),
+            PUBLIC,
+            ops::docs_init_js,
+        )
         .add(M::GET, "/openapi.json", PUBLIC, ops::openapi);
     // Authentication.
     r.add(M::POST, "/auth/login", PUBLIC, auth::login);

@@ -10,6 +10,8 @@ use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlerResponse, Err
 use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use tracing_actix_web::TracingLogger;
 
+use crate::http::access_log::AccessLog;
+
 use crate::http::error::{ApiError, PROBLEM_JSON};
 use crate::http::routes::{self, Registrar};
 use crate::http::state::AppState;
@@ -56,7 +58,7 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(
             crate::http::request_id::header,
         ))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<AccessLog>::new())
 }
 
 /// The CORS policy for the configured origins; None (CORS closed: no
