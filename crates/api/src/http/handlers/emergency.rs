@@ -124,6 +124,7 @@ pub async fn cancel_request(
 /// Reserve donors to call for an open request, with contact details. Each call is written to
 /// the audit log (`contact_disclosed`: who, hospital, request, the donors disclosed) in the
 /// same transaction as the read.
+///
 /// A donor shown to a hospital caller is disclosed for the request to the whole hospital, for
 /// good. At most 10 × `units_needed` distinct donors (or the admin's `disclosure_cap`) are
 /// disclosed: below it, donors already disclosed plus new ones up to it; at it, a page with a
