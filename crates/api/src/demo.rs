@@ -672,6 +672,7 @@ fn load_in(
             created_by_key: None,
             created_at: now,
             closed_at: None,
+            disclosure_cap: None,
         };
         emergency::insert_request(conn, &request)?;
         let mut got = 0;

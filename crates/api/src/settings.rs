@@ -48,6 +48,8 @@ pub struct Settings {
     /// lost an answer at a mountain site re-sends it when it next has a connection, often the
     /// next day). Older records are purged by a background task.
     pub idempotency_retention_hours: u32,
+    /// Emergency requests.
+    pub emergency: EmergencyConfig,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             cors_allowed_origins: Vec::new(),
             log: "info".to_owned(),
             idempotency_retention_hours: 7 * 24,
+            emergency: EmergencyConfig::default(),
         }
     }
 }
@@ -181,9 +184,30 @@ pub struct HonorsConfig {
     pub tiers: TierTable,
 }
 
+/// Emergency requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmergencyConfig {
+    /// Distinct donors a request's candidates may disclose to its hospital, per unit needed
+    /// (an admin may set another cap for one request). At least 1: 0 refuses to start.
+    pub disclosures_per_unit: std::num::NonZeroU32,
+}
+
+impl Default for EmergencyConfig {
+    fn default() -> Self {
+        const TEN: std::num::NonZeroU32 = match std::num::NonZeroU32::new(10) {
+            Some(n) => n,
+            None => unreachable!(),
+        };
+        Self {
+            disclosures_per_unit: TEN,
+        }
+    }
+}
+
 /// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
 /// and `HIENMAU_TIMEZONE` are read as raw strings instead).
-const ENV_SETTINGS: [&str; 11] = [
+const ENV_SETTINGS: [&str; 12] = [
     "database_url",
     "token_ttl_minutes",
     "pool",
@@ -195,6 +219,7 @@ const ENV_SETTINGS: [&str; 11] = [
     "cors_allowed_origins",
     "log",
     "idempotency_retention_hours",
+    "emergency",
 ];
 
 /// Why settings could not be loaded.

@@ -248,6 +248,18 @@ pub struct EmergencyRequest {
     pub created_by_key: Option<String>,
     pub created_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    /// An admin's cap on the donors disclosed for the request; None: the configured
+    /// multiple of `units_needed`.
+    pub disclosure_cap: Option<i32>,
+}
+
+/// Changes to an emergency request (`PATCH /emergency-requests/{id}`); None leaves a column.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = emergency_requests)]
+pub struct EmergencyRequestChanges {
+    pub units_needed: Option<i32>,
+    pub note: Option<Option<String>>,
+    pub disclosure_cap: Option<Option<i32>>,
 }
 
 /// A donation record: collected or deferred, at an event or for an emergency request.
@@ -357,4 +369,14 @@ pub struct NewAuditEntry {
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
     pub http_request_id: Option<String>,
+}
+
+/// A donor disclosed for an emergency request (returned by its candidates to a caller of its
+/// hospital), first when.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = emergency_disclosures)]
+pub struct EmergencyDisclosure {
+    pub request_id: String,
+    pub donor_id: String,
+    pub disclosed_at: NaiveDateTime,
 }

@@ -126,6 +126,7 @@ diesel::table! {
         created_by_key -> Nullable<Text>,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        disclosure_cap -> Nullable<Integer>,
     }
 }
 
@@ -222,6 +223,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    emergency_disclosures (request_id, donor_id) {
+        request_id -> Text,
+        donor_id -> Text,
+        disclosed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> chapters (chapter_id));
 diesel::joinable!(users -> hospitals (hospital_id));
 diesel::joinable!(api_keys -> hospitals (hospital_id));
@@ -234,6 +243,7 @@ diesel::joinable!(emergency_requests -> hospitals (hospital_id));
 diesel::joinable!(donor_responses -> donors (donor_id));
 diesel::joinable!(donor_responses -> emergency_requests (request_id));
 diesel::joinable!(awards -> donors (donor_id));
+diesel::joinable!(emergency_disclosures -> emergency_requests (request_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     chapters,
@@ -250,4 +260,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     audit_log,
     rules_fingerprints,
+    emergency_disclosures,
 );

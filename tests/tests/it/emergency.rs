@@ -57,8 +57,17 @@ backend_tests! {
         for f in ["id", "opened_at", "created_at"] {
             assert!(r[f].is_string(), "{f}: {r}");
         }
-        // A request taken by phone, recorded afterwards.
-        let phoned = open_request(app, &token, json!({ "opened_at": "2025-03-01T01:02:03Z" }));
+        // A request taken by phone, recorded afterwards: by the hospital within 7 days, by an
+        // admin later.
+        let phoned_at = (chrono::Utc::now() - chrono::Duration::days(6)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let recent = open_request(app, &token, json!({ "opened_at": phoned_at }));
+        assert_eq!(recent["opened_at"], phoned_at.as_str());
+        app.post("/api/v1/emergency-requests", &token, json!({ "blood_group": "O+", "component": "red_cells",
+            "units_needed": 1, "urgency": "urgent", "opened_at": "2025-03-01T01:02:03Z" }))
+            .expect_problem(422, "invalid_request");
+        let phoned = app.post("/api/v1/emergency-requests", app.admin(), json!({ "blood_group": "O+",
+            "component": "red_cells", "units_needed": 1, "urgency": "urgent",
+            "opened_at": "2025-03-01T01:02:03Z", "hospital_id": hospital })).expect(201);
         assert_eq!(phoned["opened_at"], "2025-03-01T01:02:03Z");
         let id = r["id"].as_str().unwrap();
         assert_eq!(get_request(app, &token, id)["id"], id);
@@ -93,11 +102,11 @@ backend_tests! {
         // Lists: own only, newest opened first, status filter, paging.
         let mine = app.get("/api/v1/emergency-requests", &token).expect(200);
         let mine = ids(&mine);
-        assert_eq!(mine.len(), 3);
+        assert_eq!(mine.len(), 4);
         assert!(!mine.contains(&by_admin["id"].as_str().unwrap().to_owned()));
         assert_eq!(mine.last().unwrap(), phoned["id"].as_str().unwrap());
         let all = app.get("/api/v1/emergency-requests", admin).expect(200);
-        assert_eq!(ids(&all).len(), 4);
+        assert_eq!(ids(&all).len(), 5);
         let only_other = app.get(&format!("/api/v1/emergency-requests?hospital_id={other}"), admin).expect(200);
         assert_eq!(ids(&only_other), [by_admin["id"].as_str().unwrap()]);
         let page1 = app.get("/api/v1/emergency-requests?limit=2", &token).expect(200);
@@ -356,6 +365,7 @@ backend_tests! {
         let d2 = reserve_donor(app, "Hai", "A+", json!({}));
         let d3 = reserve_donor(app, "Ba", "A+", json!({}));
         let req = request_id(app, &token, json!({ "blood_group": "A+", "units_needed": 2 }));
+        assert_eq!(candidate_ids(app, &token, &req).len(), 3);
 
         let first = emergency_donation(app, &token, &req, unit(&d1)).expect(201);
         assert_eq!(first["emergency_request_id"], req.as_str());
@@ -396,6 +406,7 @@ backend_tests! {
         let r = get_request(app, &token, &req);
         assert_eq!((r["units_received"].as_i64(), r["status"].as_str()), (Some(1), Some("open")));
         assert!(r["closed_at"].is_null());
+        assert!(candidate_ids(app, &token, &req).contains(&d4));
         emergency_donation(app, &token, &req, unit(&d4)).expect(201);
         assert_eq!(get_request(app, &token, &req)["status"], "fulfilled");
     }
@@ -405,6 +416,7 @@ backend_tests! {
         let d1 = reserve_donor(app, "Một", "AB-", json!({}));
         let d2 = reserve_donor(app, "Hai", "AB-", json!({}));
         let req = request_id(app, &token, json!({ "blood_group": "AB-", "units_needed": 1 }));
+        assert_eq!(candidate_ids(app, &token, &req).len(), 2);
         let path = format!("/api/v1/emergency-requests/{req}/donations");
         let send = |key: &str, body: &Value| app.call_with("POST", &path, Some(token.as_str()), Some(body), &[("Idempotency-Key", key)]);
         let first = send("k-1", &unit(&d1));
@@ -423,6 +435,7 @@ backend_tests! {
         assert_eq!(donor["donation_count"], 1);
         // A failed request records nothing: its key is judged afresh.
         let req2 = request_id(app, &token, json!({ "blood_group": "AB-", "units_needed": 1 }));
+        assert!(candidate_ids(app, &token, &req2).contains(&d2));
         let path2 = format!("/api/v1/emergency-requests/{req2}/donations");
         let bad = json!({ "donor_id": d2, "component": "red_cells", "volume_ml": 5000, "outcome": "collected" });
         app.call_with("POST", &path2, Some(token.as_str()), Some(&bad), &[("Idempotency-Key", "k-3")]).expect_problem(422, "invalid_request");

@@ -213,14 +213,16 @@ backend_tests! {
             for _ in 0..6 {
                 let patient = *rng.pick(&GROUPS);
                 let component = *rng.pick(&COMPONENTS);
+                // 10 units: a cap of 100 disclosed donors, so every candidate is listed.
                 let req = request_id(app, &token, json!({
-                    "blood_group": patient, "component": component,
+                    "blood_group": patient, "component": component, "units_needed": 10,
                     "province": "Lào Cai", "commune": "Cốc Lếu" }));
                 let mut declined = HashSet::new();
                 for k in &known {
                     if rng.chance(12) {
                         let answer = *rng.pick(&["accepted", "declined", "no_answer"]);
-                        respond(app, &token, &req, &k.id, answer).expect(201);
+                        // The admin answers for any donor (a hospital only for those shown).
+                        respond(app, app.admin(), &req, &k.id, answer).expect(201);
                         if answer == "declined" {
                             declined.insert(k.id.clone());
                         }
@@ -453,11 +455,14 @@ backend_tests! {
                 .expect(200);
         };
         let (mut accepted, mut refused) = (0, 0);
+        // The admin records: a hospital names only donors its candidates showed it, and they
+        // are compatible by construction (the disclosure tests cover that side).
+        let admin = app.admin();
         for patient in GROUPS {
             for (ci, component) in COMPONENTS.iter().enumerate() {
                 let req = request_id(app, &token, json!({ "blood_group": patient, "component": component, "units_needed": 8 }));
                 for (group, donor) in &donors {
-                    let r = unit_for(app, &token, &req, donor, component);
+                    let r = unit_for(app, admin, &req, donor, component);
                     if expected_match(patient, group, component).is_some() {
                         let d = r.expect(201);
                         assert_eq!(d["emergency_request_id"], req.as_str());
@@ -470,11 +475,15 @@ backend_tests! {
                     }
                 }
                 // A donor of unknown group fits no patient.
-                unit_for(app, &token, &req, &untyped, component).expect_problem(422, "incompatible_donor");
-                // The patient's own group, but another component than the request's.
+                unit_for(app, admin, &req, &untyped, component).expect_problem(422, "incompatible_donor");
+                // The patient's own group, but another component than the request's: refused
+                // for the hospital too, once it was shown the donor.
                 let same = &donors.iter().find(|(g, _)| *g == patient).unwrap().1;
                 let other = COMPONENTS[(ci + 1) % COMPONENTS.len()];
-                unit_for(app, &token, &req, same, other).expect_problem(422, "incompatible_donor");
+                unit_for(app, admin, &req, same, other).expect_problem(422, "incompatible_donor");
+                if candidate_ids(app, &token, &req).contains(same) {
+                    unit_for(app, &token, &req, same, other).expect_problem(422, "incompatible_donor");
+                }
                 assert_eq!(request_state(app, &token, &req), (0, "open".to_owned()), "{patient} {component}");
             }
         }
@@ -494,22 +503,26 @@ backend_tests! {
         let untyped = reserve_donor(app, "Chưa rõ", "O+", json!({ "blood_group": null }));
         let req = request_id(app, &token, json!({ "blood_group": "O-", "component": "red_cells", "units_needed": 1 }));
         let path = format!("/api/v1/emergency-requests/{req}/donations");
+        // Donors the candidates do not offer are recorded by the admin (a hospital names only
+        // donors it was shown).
+        let admin = app.admin();
         // A deferral takes no blood: it is recorded for the request whatever the donor's group
         // (and its component), and counts no unit.
         let deferral = |donor: &str, component: &str| {
             json!({ "donor_id": donor, "component": component, "outcome": "deferred",
                     "deferral_reason": "huyết áp thấp", "deferred_until": ago(app, -7) })
         };
-        app.post(&path, &token, deferral(&o_pos, "red_cells")).expect(201);
-        app.post(&path, &token, deferral(&untyped, "plasma")).expect(201);
+        app.post(&path, admin, deferral(&o_pos, "red_cells")).expect(201);
+        app.post(&path, admin, deferral(&untyped, "plasma")).expect(201);
         assert_eq!(request_state(app, &token, &req), (0, "open".to_owned()));
         // Compatibility is judged before the weight: an O+ donor of unknown weight is
         // incompatible, not missing a weight.
         let o_pos_light = reserve_donor(app, "O dương không cân", "O+", json!({ "weight_kg": null }));
-        unit_for(app, &token, &req, &o_pos_light, "red_cells").expect_problem(422, "incompatible_donor");
+        unit_for(app, admin, &req, &o_pos_light, "red_cells").expect_problem(422, "incompatible_donor");
         // A compatible donor with no weight on record: the weight measured at screening is
         // needed, and it becomes the donor's weight.
         let o_neg = reserve_donor(app, "O âm", "O-", json!({ "weight_kg": null }));
+        assert!(candidate_ids(app, &token, &req).contains(&o_neg));
         let r = unit_for(app, &token, &req, &o_neg, "red_cells");
         let p = r.expect_problem(422, "invalid_request");
         assert_eq!(p["errors"][0]["field"], "weight_kg", "{p}");
@@ -542,7 +555,7 @@ backend_tests! {
             assert_eq!(ids.contains(&m49), whole, "{component}");
             assert!(ids.contains(&f50), "{component}");
             if !whole {
-                let r = unit_for(app, &token, &req, &f49, component);
+                let r = unit_for(app, admin, &req, &f49, component);
                 assert_eq!(r.expect_problem(422, "donor_not_eligible")["reason"], "underweight");
             }
         }

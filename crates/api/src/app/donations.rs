@@ -38,14 +38,14 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use hienmau_db::models::{Donation, Donor, DonorChanges, DonorStats, Drive, Event};
-use hienmau_db::repo::{chapters, donations, donors, emergency};
+use hienmau_db::repo::{api_keys, chapters, donations, donors, emergency, users};
 use hienmau_db::{DbConn, DbError};
 use hienmau_domain::donor::MAX_WEIGHT_KG;
 use hienmau_domain::eligibility::{
     self, Deferral, EligibilityRules, Ineligible, PastDonation, Proposed,
 };
 use hienmau_domain::emergency::unit_for_request;
-use hienmau_domain::{BloodGroup, Component, Sex};
+use hienmau_domain::{BloodGroup, Component, Role, Sex};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::Value;
@@ -118,6 +118,8 @@ pub struct Target {
     pub days: Option<(NaiveDate, NaiveDate)>,
     /// For an emergency request: the patient a collected unit must fit.
     pub patient: Option<Patient>,
+    /// For an emergency request: when it was opened, the earliest `donated_at`.
+    pub opened_at: Option<NaiveDateTime>,
 }
 
 /// The patient of an emergency request, as far as a unit for them must fit.
@@ -139,14 +141,17 @@ impl Target {
             chapter_id: Some(drive.chapter_id.clone()),
             days: Some((drive.starts_on, drive.ends_on)),
             patient: None,
+            opened_at: None,
         }
     }
 
-    /// A donation for an emergency request for `patient`: a collected unit must fit them.
-    pub fn emergency(request_id: &str, patient: Patient) -> Self {
+    /// A donation for an emergency request opened at `opened_at` for `patient`: a collected
+    /// unit must fit them, and nothing is dated before the request was opened.
+    pub fn emergency(request_id: &str, opened_at: NaiveDateTime, patient: Patient) -> Self {
         Self {
             emergency_request_id: Some(request_id.to_owned()),
             patient: Some(patient),
+            opened_at: Some(opened_at),
             ..Self::default()
         }
     }
@@ -179,6 +184,11 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
     let donated_on = ctx.zone.day_of(donated_at.and_utc());
     if donated_at > ctx.now + MAX_CLOCK_SKEW {
         errors.push(FieldError::new("donated_at", "must not be in the future"));
+    } else if target.opened_at.is_some_and(|opened| donated_at < opened) {
+        errors.push(FieldError::new(
+            "donated_at",
+            "must not be before the emergency request was opened",
+        ));
     } else if let Some((first, last)) = target.days {
         if donated_on < first || donated_on > last {
             errors.push(FieldError::new(
@@ -370,7 +380,7 @@ pub fn record(
 ) -> Result<Recorded, AppError> {
     let rules = &ctx.settings.eligibility;
     if !lock_donor(conn, &v.donor_id)? {
-        return Err(AppError::field("donor_id", "no such donor"));
+        return Err(no_such_donor());
     }
     // After the lock: a racing batch that recorded this reference for the same donor has
     // committed by now, and its record answers instead of an interval refusal.
@@ -480,6 +490,12 @@ pub fn record(
     let stats = stats_from(rules, &donor, history)?;
     donors::set_stats(conn, &row.donor_id, &stats)?;
     Ok(Recorded::New(row))
+}
+
+/// The answer to a `donor_id` that names no donor, and (`app::emergency`) to one a hospital
+/// was not shown: one constructor, so that the two cannot drift apart.
+pub fn no_such_donor() -> AppError {
+    AppError::field("donor_id", "no such donor")
 }
 
 /// Locks the donor for the rest of the write transaction; false when there is no such donor.
@@ -835,20 +851,65 @@ fn judge_item(
     }
 }
 
-/// One donation record (voided ones too): a drive donation through its chapter; an emergency
-/// donation (no chapter) is the admin's only here. Not found otherwise.
+/// One donation record (voided ones too): a drive donation (or a standalone deferral) through
+/// its chapter; an emergency record (no chapter) for an admin, a caller of the request's
+/// hospital, or a coordinator whose scope holds the donor's registering chapter (the chapter
+/// that answers for the donor's record). Not found otherwise.
 pub fn get(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Donation, AppError> {
     let d = donations::find(conn, id)?.ok_or(AppError::NotFound)?;
-    match &d.chapter_id {
-        Some(chapter_id) => {
+    match (&d.chapter_id, &d.emergency_request_id, actor.role) {
+        (Some(chapter_id), _, _) => {
             let chapter = chapters::find(conn, chapter_id)?
                 .ok_or_else(|| AppError::internal("donation without its chapter"))?;
             actor.require_chapter(&chapter)?;
         }
-        None if actor.is_admin() => {}
-        None => return Err(AppError::NotFound),
+        (None, _, Role::Admin) => {}
+        (None, Some(request_id), Role::Hospital) => {
+            let r = emergency::find_request(conn, request_id)?
+                .ok_or_else(|| AppError::internal("donation without its request"))?;
+            actor.require_hospital(&r.hospital_id)?;
+        }
+        (None, Some(_), Role::Coordinator) => {
+            let registering = donors::find(conn, &d.donor_id)?
+                .ok_or_else(|| AppError::internal("donation without its donor"))?
+                .chapter_id
+                .ok_or(AppError::NotFound)?;
+            let chapter = chapters::find(conn, &registering)?
+                .ok_or_else(|| AppError::internal("donor without its chapter"))?;
+            actor.require_chapter(&chapter)?;
+        }
+        _ => return Err(AppError::NotFound),
     }
     Ok(d)
+}
+
+/// How long after recording it a hospital may void an emergency record it made.
+pub const HOSPITAL_VOID_HOURS: i64 = 24;
+
+/// A hospital voids only what its own callers (users or API keys) recorded, within
+/// [`HOSPITAL_VOID_HOURS`] of recording it: a record made by an admin is forbidden to it; a
+/// later void is a conflict (an admin, or a coordinator of the donor's registering chapter,
+/// may still void it). Call after [`get`] (the record is of the hospital's request).
+fn hospital_may_void(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    actor: &Actor,
+    d: &Donation,
+) -> Result<(), AppError> {
+    let recorder_hospital = match users::find(conn, &d.recorded_by)? {
+        Some(u) => u.hospital_id,
+        None => api_keys::find(conn, &d.recorded_by)?.map(|k| k.hospital_id),
+    };
+    if recorder_hospital.is_none() || recorder_hospital != actor.hospital_id {
+        return Err(AppError::Forbidden);
+    }
+    if ctx.now - d.created_at > Duration::hours(HOSPITAL_VOID_HOURS) {
+        return Err(AppError::conflict(format!(
+            "a hospital may void its record within {HOSPITAL_VOID_HOURS} hours of recording it; \
+             ask an administrator or the donor's chapter"
+        )));
+    }
+    Ok(())
 }
 
 /// Why a record is voided.
@@ -861,8 +922,9 @@ pub struct VoidDonation {
 /// Voids a mistaken record: it stops counting everywhere and is kept for the audit; the
 /// donor's counters (and an emergency request's units) are recounted. Voiding a voided record
 /// returns it unchanged (the first reason stays). A permanent deferral is the admins' to void
-/// ([`AppError::Forbidden`] for anyone else, voided or not); the audit entry holds the reason,
-/// the outcome and whether it was permanent.
+/// ([`AppError::Forbidden`] for anyone else, voided or not); a hospital voids only its own
+/// recent emergency records (`hospital_may_void`). Who reaches which record is [`get`]. The
+/// audit entry holds the reason, the outcome and whether it was permanent.
 pub fn void(
     tx: &mut DbConn,
     ctx: &Ctx,
@@ -878,6 +940,9 @@ pub fn void(
     // only an admin may undo it.
     if d.permanent && d.outcome == Outcome::Deferred.as_str() && !actor.is_admin() {
         return Err(AppError::Forbidden);
+    }
+    if actor.role == Role::Hospital {
+        hospital_may_void(tx, ctx, actor, &d)?;
     }
     // An emergency unit: its request first (the lock order above), recounted once voided.
     if let Some(request_id) = &d.emergency_request_id {

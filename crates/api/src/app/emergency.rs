@@ -22,6 +22,28 @@
 //!   [`CandidateCriteria`] plus the stored facts the repository checks (reserve, eligible
 //!   today, not declined for this request). A donor whose weight is unknown is offered (the
 //!   weight is checked at the collection).
+//! - **Disclosures.** A donor returned by the candidates to a hospital caller (user or API
+//!   key) is *disclosed* for that request, for every caller of the hospital, for good (a later
+//!   decline does not undo it); the row is written with the call's audit entry. A hospital
+//!   records answers and donations only for disclosed donors: any other id is refused with
+//!   exactly the answer of an id that names no donor, before anything about the donor is
+//!   judged, so a refusal tells nothing of a donor the hospital was not shown. Admins see
+//!   candidates without disclosing (nor being capped) and record any donor on record.
+//! - **The cap** ([`disclosure_cap`]): at most `disclosures_per_unit` × `units_needed`
+//!   distinct donors (or the admin's `disclosure_cap`) per request, so that declining each
+//!   candidate and asking again cannot page through the reserve. Below the cap, a page lists
+//!   the donors already disclosed and new ones up to the cap (the rest of the page is left
+//!   out); at the cap, a page holding any new donor is refused whole (`disclosure_limit`),
+//!   and a page of donors already disclosed is still answered. Raising `units_needed`
+//!   (`PATCH`) raises the default cap.
+//! - **Back-dating.** A hospital's `opened_at` is at most 7 days before the request is
+//!   recorded (an admin's is not bounded: history entered after the fact); a donation for a
+//!   request falls between its `opened_at` and now. A hospital may not record a permanent
+//!   deferral (it blocks the donor everywhere; the chapters' screening records those).
+//! - **Changes** ([`update`]): `units_needed` may be raised, never lowered (the units already
+//!   called up stay needed); raising it past `units_received` reopens a fulfilled request. A
+//!   cancelled request is not changed (conflict). `disclosure_cap` is the admin's: from
+//!   anyone else it is an invalid field (422), like `hospital_id` on opening.
 //! - Emergency donations: the rules and idempotency of event donations
 //!   ([`crate::app::donations`]), `donated_at` must not be in the future. A collection must be
 //!   of the request's component from a donor whose blood group is known and compatible with
@@ -33,10 +55,14 @@
 //! Every write here takes the request's row lock first; the order of all locks is in
 //! [`crate::app::donations`].
 
-use chrono::{DateTime, Utc};
-use hienmau_db::models::{Donation, Donor, DonorResponse, EmergencyRequest};
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use hienmau_db::models::{
+    Donation, Donor, DonorResponse, EmergencyRequest, EmergencyRequestChanges,
+};
 use hienmau_db::repo::candidates::{self, CandidateQuery};
-use hienmau_db::repo::{donations, donors, emergency, hospitals, Page};
+use hienmau_db::repo::{disclosures, donations, donors, emergency, hospitals, Page};
 use hienmau_db::DbConn;
 use hienmau_domain::emergency::{Cancelling, NotOpen};
 use hienmau_domain::text::fold;
@@ -48,7 +74,7 @@ use uuid::Uuid;
 
 use crate::app::audit::{self, AuditRecord};
 use crate::app::donations::{
-    self as donation, truncate_micros, NewDonation, Patient, Target, MAX_CLOCK_SKEW,
+    self as donation, no_such_donor, truncate_micros, NewDonation, Patient, Target, MAX_CLOCK_SKEW,
 };
 use crate::app::error::{AppError, FieldError};
 use crate::app::idempotency::{self, IdempotencyKey, StoredResponse};
@@ -63,6 +89,10 @@ const MAX_NOTE_CHARS: usize = 2000;
 /// Candidates per call: default and maximum.
 const DEFAULT_CANDIDATES: i64 = 20;
 const MAX_CANDIDATES: i64 = 100;
+/// How long before it is recorded a hospital's request may say it was made.
+const MAX_BACKDATE: Duration = Duration::days(7);
+/// The largest cap an admin may set on one request.
+const MAX_DISCLOSURE_CAP: i64 = 100_000;
 
 /// A request to open.
 #[derive(Debug, Clone)]
@@ -250,6 +280,11 @@ pub fn open(
     };
     if opened_at > now + MAX_CLOCK_SKEW {
         errors.push(FieldError::new("opened_at", "must not be in the future"));
+    } else if !actor.is_admin() && opened_at < now - MAX_BACKDATE {
+        errors.push(FieldError::new(
+            "opened_at",
+            "must be at most 7 days before now (an administrator records older requests)",
+        ));
     }
     let province = optional_text("province", cmd.province.as_deref(), 100, &mut errors);
     let commune = optional_text("commune", cmd.commune.as_deref(), 100, &mut errors);
@@ -279,6 +314,7 @@ pub fn open(
         created_by_key: actor.key_id().map(str::to_owned),
         created_at: now,
         closed_at: None,
+        disclosure_cap: None,
     };
     if hospitals::find(tx, &row.hospital_id)?.is_none() {
         return Err(AppError::field("hospital_id", "no such hospital"));
@@ -385,7 +421,11 @@ pub fn candidates(
     limit: Option<i64>,
 ) -> Result<Vec<Candidate>, AppError> {
     let limit = candidate_limit(limit)?;
-    let r = get(tx, actor, id)?;
+    let mut r = get(tx, actor, id)?;
+    if !actor.is_admin() {
+        // Two calls of one hospital count the disclosures one after the other.
+        r = lock_and_read(tx, id)?;
+    }
     require_open(&r)?;
     let patient =
         BloodGroup::parse(&r.blood_group).map_err(|_| AppError::internal("stored blood group"))?;
@@ -400,7 +440,13 @@ pub fn candidates(
         r.province_folded.clone(),
         limit,
     );
-    let items = candidates::find(tx, &q)?
+    let found = candidates::find(tx, &q)?;
+    let (found, new) = if actor.is_admin() {
+        (found, 0)
+    } else {
+        disclose(tx, ctx, &r, found)?
+    };
+    let items = found
         .into_iter()
         .map(|d| candidate(ctx, d, patient, component))
         .collect::<Result<Vec<_>, _>>()?;
@@ -412,6 +458,7 @@ pub fn candidates(
             serde_json::json!({
                 "fields": ["full_name", "phone", "province", "commune"],
                 "count": items.len(),
+                "newly_disclosed": new,
                 "limit": limit,
             }),
         )
@@ -420,6 +467,77 @@ pub fn candidates(
         .donors(items.iter().map(|c| c.donor.id.clone()).collect()),
     )?;
     Ok(items)
+}
+
+/// The most distinct donors the request's candidates may disclose to its hospital: the
+/// admin's cap when set, else `disclosures_per_unit` × `units_needed`.
+pub fn disclosure_cap(ctx: &Ctx, r: &EmergencyRequest) -> i64 {
+    let per_unit = i64::from(ctx.settings.emergency.disclosures_per_unit.get());
+    r.disclosure_cap
+        .map(i64::from)
+        .unwrap_or(i64::from(r.units_needed) * per_unit)
+}
+
+/// Applies the cap to a hospital's page of candidates and records the donors it discloses
+/// for the first time; the page to answer and how many it discloses anew. Call with the
+/// request locked.
+///
+/// The rule (the contract: donors already disclosed are still listed; a call that would show
+/// a new donor past the cap answers 429): donors already disclosed always stay in the page;
+/// new ones fill what is left below the cap, in the page's order, and the new ones past it
+/// are left out of this page (a later call shows them, or is refused). Once the cap is
+/// reached, a page that would hold any new donor is refused whole
+/// ([`AppError::DisclosureLimit`]) and discloses nothing; a smaller page of donors already
+/// disclosed is still answered.
+fn disclose(
+    tx: &mut DbConn,
+    ctx: &Ctx,
+    r: &EmergencyRequest,
+    found: Vec<Donor>,
+) -> Result<(Vec<Donor>, usize), AppError> {
+    let ids: Vec<String> = found.iter().map(|d| d.id.clone()).collect();
+    let seen: HashSet<String> = disclosures::among(tx, &r.id, &ids)?.into_iter().collect();
+    let cap = disclosure_cap(ctx, r);
+    let mut room = (cap - disclosures::count(tx, &r.id)?).max(0);
+    if room == 0 && found.iter().any(|d| !seen.contains(&d.id)) {
+        return Err(AppError::DisclosureLimit(format!(
+            "this request has disclosed as many donors as it may ({cap}); a hospital may raise \
+             units_needed (PATCH /emergency-requests/{{id}}), an administrator the cap"
+        )));
+    }
+    let mut page = Vec::with_capacity(found.len());
+    let mut fresh = Vec::new();
+    for d in found {
+        if seen.contains(&d.id) {
+            page.push(d);
+        } else if room > 0 {
+            room -= 1;
+            fresh.push(d.id.clone());
+            page.push(d);
+        }
+    }
+    disclosures::insert(tx, &r.id, &fresh, ctx.now)?;
+    Ok((page, fresh.len()))
+}
+
+/// A hospital names only donors disclosed for the request; an admin any donor on record.
+/// Either refusal is [`no_such_donor`], the answer to an id that names no donor.
+fn require_recordable(
+    conn: &mut DbConn,
+    actor: &Actor,
+    request_id: &str,
+    donor_id: &str,
+) -> Result<(), AppError> {
+    let ok = if actor.is_admin() {
+        donors::find(conn, donor_id)?.is_some()
+    } else {
+        disclosures::is_disclosed(conn, request_id, donor_id)?
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(no_such_donor())
+    }
 }
 
 fn candidate(
@@ -461,9 +579,7 @@ pub fn respond(
     let r = lock_and_read(tx, id)?;
     require_open(&r)?;
     let donor_id = cmd.donor_id.to_string();
-    if donors::find(tx, &donor_id)?.is_none() {
-        return Err(AppError::field("donor_id", "no such donor"));
-    }
+    require_recordable(tx, actor, &r.id, &donor_id)?;
     let row = DonorResponse {
         id: hienmau_db::new_id(),
         request_id: r.id.clone(),
@@ -503,7 +619,7 @@ pub fn give(
         component: Component::parse(&request.component)
             .map_err(|_| AppError::internal("stored component"))?,
     };
-    let target = Target::emergency(&request.id, patient);
+    let target = Target::emergency(&request.id, request.opened_at, patient);
     let d = donation::log(conn, ctx, recorded_by, &target, cmd)?;
     if d.outcome == hienmau_domain::Outcome::Collected.as_str() {
         recount(conn, ctx, &request.id)?;
@@ -527,7 +643,106 @@ pub fn donate(
     let r = lock_and_read(tx, id)?;
     idempotency::once(tx, actor.principal_id(), key, |tx| {
         // After the claim: a replay answers even once the request is fulfilled.
+        require_open(&r)?;
+        if !actor.is_admin() {
+            // Before anything is judged on the donor's record (see the module doc).
+            require_recordable(tx, actor, &r.id, &cmd.donor_id.to_string())?;
+            if cmd.permanent == Some(true) {
+                return Err(AppError::field(
+                    "permanent",
+                    "a hospital may not record a permanent deferral",
+                ));
+            }
+        }
         let d = give(tx, ctx, actor.principal_id(), &r, cmd)?;
         answer(&d)
     })
+}
+
+/// Changes to a request (`PATCH /emergency-requests/{id}`); None leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RequestChanges {
+    /// Units needed: may be raised (1–1000), never lowered.
+    pub units_needed: Option<i64>,
+    /// The note; `Some(None)` removes it.
+    pub note: Option<Option<String>>,
+    /// Admins only: the request's cap on disclosed donors (0–100,000); `Some(None)` goes back
+    /// to the configured multiple of `units_needed`.
+    pub disclosure_cap: Option<Option<i64>>,
+}
+
+/// Changes a request that is open or fulfilled (see the module doc): raising `units_needed`
+/// raises the default cap and may reopen a fulfilled request; the status is recounted.
+pub fn update(
+    tx: &mut DbConn,
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &str,
+    cmd: RequestChanges,
+) -> Result<EmergencyRequest, AppError> {
+    get(tx, actor, id)?;
+    let r = lock_and_read(tx, id)?;
+    if status_of(&r)? == RequestStatus::Cancelled {
+        return Err(AppError::conflict("a cancelled request cannot be changed"));
+    }
+    let mut errors = Vec::new();
+    let units_needed = match cmd.units_needed {
+        Some(n) if !(1..=MAX_UNITS).contains(&n) => {
+            errors.push(FieldError::new(
+                "units_needed",
+                format!("must be between 1 and {MAX_UNITS}"),
+            ));
+            None
+        }
+        Some(n) if n < i64::from(r.units_needed) => {
+            errors.push(FieldError::new(
+                "units_needed",
+                format!("may be raised, not lowered (it is {})", r.units_needed),
+            ));
+            None
+        }
+        n => n.and_then(|n| i32::try_from(n).ok()),
+    };
+    let note = cmd.note.map(|n| note_text(n.as_deref(), &mut errors));
+    let disclosure_cap = match cmd.disclosure_cap {
+        Some(_) if !actor.is_admin() => {
+            errors.push(FieldError::new(
+                "disclosure_cap",
+                "only an administrator sets a request's disclosure cap",
+            ));
+            None
+        }
+        Some(Some(c)) if !(0..=MAX_DISCLOSURE_CAP).contains(&c) => {
+            errors.push(FieldError::new(
+                "disclosure_cap",
+                format!("must be between 0 and {MAX_DISCLOSURE_CAP}"),
+            ));
+            None
+        }
+        c => c.map(|c| c.and_then(|c| i32::try_from(c).ok())),
+    };
+    AppError::check(errors)?;
+    let changes = EmergencyRequestChanges {
+        units_needed,
+        note,
+        disclosure_cap,
+    };
+    emergency::update_request(tx, id, &changes)?;
+    let updated = recount(tx, ctx, id)?;
+    audit::append(
+        tx,
+        AuditRecord::by(
+            actor,
+            "emergency_request_updated",
+            serde_json::json!({
+                "units_needed": [r.units_needed, updated.units_needed],
+                "disclosure_cap": [r.disclosure_cap, updated.disclosure_cap],
+                "note_changed": changes.note.is_some(),
+                "status": [r.status, updated.status],
+            }),
+        )
+        .request(id)
+        .hospital(Some(r.hospital_id.clone())),
+    )?;
+    Ok(updated)
 }

@@ -77,6 +77,9 @@ pub enum AppError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// An emergency request's candidates would disclose a donor past the request's cap.
+    #[error("{0}")]
+    DisclosureLimit(String),
     /// The database refused or could not be reached.
     #[error(transparent)]
     Database(#[from] DbError),

@@ -115,6 +115,10 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// 429 `disclosure_limit` (no `Retry-After`: waiting does not help, raising
+    /// `units_needed` or the request's cap does).
+    #[error("{0}")]
+    DisclosureLimit(String),
     /// 503: the database does not answer.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -143,6 +147,7 @@ impl ApiError {
             ApiError::IncompatibleDonor(_) => "incompatible_donor",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::DisclosureLimit(_) => "disclosure_limit",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -162,6 +167,7 @@ impl ApiError {
             ApiError::IncompatibleDonor(_) => "Incompatible donor",
             ApiError::IdempotencyKeyReused => "Idempotency key reused",
             ApiError::RateLimited { .. } => "Too many requests",
+            ApiError::DisclosureLimit(_) => "Disclosure limit reached",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal error",
         }
@@ -216,7 +222,9 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::DisclosureLimit(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -310,6 +318,7 @@ impl From<AppError> for ApiError {
             AppError::RateLimited { retry_after_secs } => {
                 ApiError::RateLimited { retry_after_secs }
             }
+            AppError::DisclosureLimit(detail) => ApiError::DisclosureLimit(detail),
             AppError::Database(e) => e.into(),
             AppError::Internal(cause) => ApiError::Internal(cause),
         }

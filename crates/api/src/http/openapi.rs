@@ -38,7 +38,7 @@ use crate::http::handlers::{deferrals, honors, reports};
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::revoke_api_key,
         emergency::create_request, emergency::list_requests, emergency::get_request,
         emergency::cancel_request, emergency::list_candidates, emergency::create_response,
-        emergency::list_responses, emergency::create_donation,
+        emergency::list_responses, emergency::create_donation, emergency::update_request,
         audit_log::list_audit,
         honors::list_tiers, honors::eligible, honors::record_award, honors::donor_awards,
         honors::void_award,

@@ -151,6 +151,9 @@ const HOSPITAL: &Policy = &Policy::roles(&[Admin, Hospital], Scope::Hospital);
 const HOSPITAL_LIMITED: &Policy = &HOSPITAL.limited();
 const HONORS_LIMITED: &Policy = &HONORS.limited();
 const REPORTS_LIMITED: &Policy = &REPORTS.limited();
+/// Voiding a record: drive donations as `DRIVES`; a hospital voids its own recent emergency
+/// records (the use case checks which: `app::donations::void`).
+const VOID: &Policy = &Policy::roles(&[Admin, Coordinator, Hospital], Scope::Chapter);
 
 /// The routes of the application.
 pub fn register(r: &mut Registrar) {
@@ -227,7 +230,7 @@ pub fn register(r: &mut Registrar) {
         .add(
             M::POST,
             "/donations/{id}/void",
-            DRIVES,
+            VOID,
             donations::void_donation,
         );
     register_emergency(r);
@@ -288,6 +291,12 @@ fn register_emergency(r: &mut Registrar) {
             HOSPITAL,
             emergency::create_donation,
         );
+    r.add(
+        M::PATCH,
+        &format!("{e}/{{id}}"),
+        HOSPITAL,
+        emergency::update_request,
+    );
     r.add(M::GET, "/audit", ADMIN, audit_log::list_audit);
     // Honors and reports.
     r.add(M::GET, "/honors/tiers", HONORS, honors::list_tiers)

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::models::{DonorResponse, EmergencyRequest};
+use crate::models::{DonorResponse, EmergencyRequest, EmergencyRequestChanges};
 use crate::repo::{split_cursor, Db, Page};
 use crate::schema::{donor_responses, emergency_requests};
 use crate::{DbConn, DbError};
@@ -97,6 +97,25 @@ pub fn update_request_status(
             emergency_requests::units_received.eq(units_received),
             emergency_requests::closed_at.eq(closed_at),
         ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
+}
+
+/// Applies changes to a request (nothing to change is no write); NotFound when it does not
+/// exist.
+pub fn update_request(
+    conn: &mut DbConn,
+    id: &str,
+    changes: &EmergencyRequestChanges,
+) -> Result<(), DbError> {
+    if *changes == EmergencyRequestChanges::default() {
+        return Ok(());
+    }
+    let n = diesel::update(emergency_requests::table.find(id))
+        .set(changes)
         .execute(conn)?;
     if n == 0 {
         return Err(DbError::NotFound);

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod awards;
 pub mod candidates;
 pub mod chapters;
+pub mod disclosures;
 pub mod donations;
 pub mod donors;
 pub mod drives;

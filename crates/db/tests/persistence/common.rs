@@ -189,5 +189,6 @@ pub fn request_row(hospital_id: &str, opened_at: NaiveDateTime) -> EmergencyRequ
         created_by_key: None,
         created_at: now(),
         closed_at: None,
+        disclosure_cap: None,
     }
 }

@@ -126,6 +126,7 @@ pub fn insert_request(conn: &mut DbConn, hospital: &str, opened: NaiveDate) -> S
         created_by_key: None,
         created_at: hienmau_db::now(),
         closed_at: None,
+        disclosure_cap: None,
     };
     repo::emergency::insert_request(conn, &row).unwrap();
     row.id

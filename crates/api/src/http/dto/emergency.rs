@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::app::emergency::{Candidate, NewResponse as NewResponseCommand, OpenRequest};
+use crate::app::emergency::{
+    Candidate, NewResponse as NewResponseCommand, OpenRequest, RequestChanges,
+};
+use crate::http::dto::double_option;
 
 // The document's name for `hienmau_domain::Urgency`, which knows nothing of OpenAPI.
 /// How soon the blood is needed.
@@ -186,6 +189,9 @@ pub struct EmergencyRequestOut {
     pub created_by_user: Option<String>,
     /// The API key that opened it (null when a user did).
     pub created_by_key: Option<String>,
+    /// The admin's cap on the donors its candidates may disclose; null: the configured
+    /// multiple of `units_needed` (10 by default).
+    pub disclosure_cap: Option<i32>,
 }
 
 impl From<EmergencyRequest> for EmergencyRequestOut {
@@ -208,6 +214,7 @@ impl From<EmergencyRequest> for EmergencyRequestOut {
             closed_at: r.closed_at.map(|t| t.and_utc()),
             created_by_user: r.created_by_user,
             created_by_key: r.created_by_key,
+            disclosure_cap: r.disclosure_cap,
         }
     }
 }
@@ -339,6 +346,36 @@ impl From<DonorResponse> for ResponseOut {
             response: r.response,
             recorded_by: r.recorded_by,
             recorded_at: r.recorded_at.and_utc(),
+        }
+    }
+}
+
+/// Changes to a request (`PATCH`); an absent field is left as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEmergencyRequest {
+    /// Units needed, 1 to 1000: may be raised (which raises the default disclosure cap and
+    /// reopens a fulfilled request it now exceeds), not lowered (422).
+    #[schema(example = 3, minimum = 1, maximum = 1000)]
+    pub units_needed: Option<i64>,
+    /// Free text, at most 2000 characters; null removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub note: Option<Option<String>>,
+    /// Admins only (from anyone else 422): the most distinct donors the candidates may
+    /// disclose for this request, 0 to 100000; null goes back to the configured multiple of
+    /// `units_needed`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 100000)]
+    pub disclosure_cap: Option<Option<i64>>,
+}
+
+impl From<UpdateEmergencyRequest> for RequestChanges {
+    fn from(b: UpdateEmergencyRequest) -> Self {
+        RequestChanges {
+            units_needed: b.units_needed,
+            note: b.note,
+            disclosure_cap: b.disclosure_cap,
         }
     }
 }

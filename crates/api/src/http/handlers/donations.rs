@@ -124,6 +124,11 @@ pub async fn get_donation(
 /// unchanged (the first reason stays). A permanent deferral (for example a positive hepatitis
 /// B screen) may be voided by an admin only: a coordinator gets 403 and nothing changes. The
 /// audit entry (`donation_voided`) holds the reason, the outcome and `permanent`.
+///
+/// Emergency records (`emergency_request_id` set): an admin voids any; a coordinator those of
+/// donors registered by a chapter in its scope; a hospital (user or API key) those its own
+/// callers recorded for its requests, within 24 hours of recording them (later: 409; a record
+/// an admin made: 403; another hospital's: 404).
 #[utoipa::path(post, path = "/api/v1/donations/{id}/void", tag = "donations",
     request_body = VoidBody,
     params(("id" = Uuid, Path, description = "Donation id")),
@@ -131,7 +136,9 @@ pub async fn get_donation(
     responses(
         (status = 200, description = "Voided", body = DonationOut),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A permanent deferral (admins only), or a hospital voiding an emergency record it did not make", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donation in the caller's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A hospital voiding its emergency record more than 24 hours after recording it", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty reason", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn void_donation(

@@ -13,7 +13,7 @@ use crate::http::auth::Actor;
 use crate::http::dto::donations::{created, DonationBody, DonationOut};
 use crate::http::dto::emergency::{
     CandidateList, CandidateOut, CandidateParams, EmergencyRequestOut, NewEmergencyRequest,
-    NewResponse, RequestQuery, ResponseOut,
+    NewResponse, RequestQuery, ResponseOut, UpdateEmergencyRequest,
 };
 use crate::http::error::{ApiError, Problem};
 use crate::http::handlers::Json;
@@ -28,7 +28,7 @@ use crate::http::state::AppState;
     responses(
         (status = 201, description = "Opened", body = EmergencyRequestOut),
         (status = 400, description = "Unreadable body: not JSON, wrong type, unknown field, unknown component or urgency, bad instant", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: unknown blood group, units_needed outside 1–1000, opened_at in the future, text too long, hospital_id missing (admin), unknown or another hospital's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: unknown blood group, units_needed outside 1–1000, opened_at in the future (or, from a hospital, more than 7 days ago), text too long, hospital_id missing (admin), unknown or another hospital's", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_request(
     state: web::Data<AppState>,
@@ -124,6 +124,11 @@ pub async fn cancel_request(
 /// Reserve donors to call for an open request, with contact details. Each call is written to
 /// the audit log (`contact_disclosed`: who, hospital, request, the donors disclosed) in the
 /// same transaction as the read.
+///
+/// A donor shown to a hospital caller is disclosed for the request to the whole hospital, for
+/// good. At most 10 × `units_needed` distinct donors (or the admin's `disclosure_cap`) are
+/// disclosed: below it, donors already disclosed plus new ones up to it; at it, a page with a
+/// new donor is 429 `disclosure_limit`, one of disclosed donors answers. Admins are not capped.
 #[utoipa::path(get, path = "/api/v1/emergency-requests/{id}/candidates", tag = "emergency",
     params(("id" = Uuid, Path, description = "Request id"), CandidateParams),
     security(("bearer" = [])),
@@ -132,6 +137,7 @@ pub async fn cancel_request(
         (status = 400, description = "Not a UUID, or a bad limit", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`disclosure_limit`: the request has disclosed as many donors as it may and this page would show a new one; or `rate_limited`: too many requests from this caller (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_candidates(
     state: web::Data<AppState>,
@@ -161,7 +167,7 @@ pub async fn list_candidates(
         (status = 400, description = "Unreadable body, unknown response", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No such donor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No such donor (for a hospital: a donor not disclosed for this request is answered the same)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_response(
     state: web::Data<AppState>,
@@ -211,6 +217,8 @@ pub async fn list_responses(
 /// the request becomes `fulfilled` when `units_received` reaches `units_needed`, and a
 /// fulfilled or cancelled request takes no more donations (409). A repeated
 /// `Idempotency-Key` answers the first response again, also after the request was fulfilled.
+/// A hospital records only donors disclosed for the request, dated from its `opened_at`, and
+/// no permanent deferral; an admin records any donor.
 #[utoipa::path(post, path = "/api/v1/emergency-requests/{id}/donations", tag = "emergency",
     request_body = DonationBody,
     params(
@@ -223,7 +231,7 @@ pub async fn list_responses(
         (status = 400, description = "Unreadable body, unknown component or outcome, bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request is fulfilled or cancelled, or unit_code already recorded", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`invalid_request`: unknown donor, donated_at in the future, deferral without reason or end, a collection without `weight_kg` for a donor with no weight on record), `incompatible_donor` (a collection of another component than the request's, or from a donor whose blood group is unknown or incompatible with the patient's), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`invalid_request`: unknown donor — for a hospital, any donor not disclosed for this request, judged first and answered the same —, donated_at in the future or before the request's opened_at, a permanent deferral from a hospital, deferral without reason or end, a collection without `weight_kg` for a donor with no weight on record), `incompatible_donor` (a collection of another component than the request's, or from a donor whose blood group is unknown or incompatible with the patient's), `donor_not_eligible` (with `reason` and `next_eligible_on`), or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donation(
     state: web::Data<AppState>,
@@ -244,4 +252,33 @@ pub async fn create_donation(
         })
         .await?;
     Ok(idempotency::respond(stored, replayed))
+}
+
+/// Changes a request that is not cancelled (409 otherwise): a hospital may raise
+/// `units_needed` (the default disclosure cap rises with it; a fulfilled request it now
+/// exceeds reopens) and change the note; an admin also sets `disclosure_cap`.
+#[utoipa::path(patch, path = "/api/v1/emergency-requests/{id}", tag = "emergency",
+    request_body = UpdateEmergencyRequest,
+    params(("id" = Uuid, Path, description = "Request id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request as changed", body = EmergencyRequestOut),
+        (status = 400, description = "Unreadable body or id, unknown field", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or another hospital's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The request is cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "units_needed lowered or outside 1–1000, note too long, disclosure_cap from a non-admin or outside 0–100000", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_request(
+    state: web::Data<AppState>,
+    user: Actor,
+    id: web::Path<Uuid>,
+    body: Json<UpdateEmergencyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner().to_string();
+    let cmd = body.into_inner().into();
+    let ctx = state.ctx();
+    let r = state
+        .write(move |tx| emergency::update(tx, &ctx, &user, &id, cmd))
+        .await?;
+    Ok(HttpResponse::Ok().json(EmergencyRequestOut::from(r)))
 }
