@@ -23,6 +23,7 @@ mod donations;
 mod donors;
 mod drives;
 mod emergency;
+mod emergency_gate;
 mod emergency_matching;
 mod honors;
 mod honors_memory;
