@@ -298,3 +298,64 @@ fn connection_socket(req: &HttpRequest) -> Option<socket2::Socket> {
 fn connection_socket(_req: &HttpRequest) -> Option<socket2::Socket> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(u: &str) -> DbUrl {
+        DbUrl::parse(u).unwrap_or_else(|e| panic!("{u}: {e}"))
+    }
+
+    #[test]
+    fn exports_spool_to_the_data_folder_or_the_configured_one() {
+        let config = AbuseConfig::default();
+        assert_eq!(
+            spool_dir(&config, &url("sqlite:///srv/hienmau/data/hienmau.db")),
+            Ok(PathBuf::from("/srv/hienmau/data"))
+        );
+        assert_eq!(
+            spool_dir(&config, &url("sqlite://hienmau.db")),
+            Ok(PathBuf::from("."))
+        );
+        assert_eq!(
+            spool_dir(&config, &url("postgres://db/hienmau")),
+            Ok(std::env::temp_dir())
+        );
+        let here = std::env::temp_dir();
+        let configured = AbuseConfig {
+            export_spool_dir: Some(here.clone()),
+            ..AbuseConfig::default()
+        };
+        assert_eq!(
+            spool_dir(&configured, &url("postgres://db/hienmau")),
+            Ok(here.clone())
+        );
+        let missing = AbuseConfig {
+            export_spool_dir: Some(here.join("no-such-folder-for-hienmau")),
+            ..AbuseConfig::default()
+        };
+        let refused = spool_dir(&missing, &url("postgres://db/hienmau")).unwrap_err();
+        assert!(refused.starts_with("export_spool_dir: "), "{refused}");
+        let hasty = AbuseConfig {
+            export_send_timeout_ms: 10,
+            ..AbuseConfig::default()
+        };
+        let refused = spool_dir(&hasty, &url("sqlite://x.db")).unwrap_err();
+        assert!(refused.starts_with("export_send_timeout_ms: "), "{refused}");
+    }
+
+    #[test]
+    fn the_spool_file_is_private_to_its_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir();
+        let mut file = unnamed_file(&dir).unwrap();
+        let mode = file.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        file.write_all(b"donor_id\r\n").unwrap();
+        file.rewind().unwrap();
+        let mut back = String::new();
+        file.read_to_string(&mut back).unwrap();
+        assert_eq!(back, "donor_id\r\n");
+    }
+}
