@@ -158,6 +158,7 @@ impl TestApp {
             actix_web::rt::System::new().block_on(async move {
                 let server =
                     actix_web::HttpServer::new(move || hienmau_api::app(server_state.clone()))
+                        .on_connect(hienmau_api::http::stream::on_connect)
                         .workers(2)
                         .disable_signals()
                         .bind("127.0.0.1:0")

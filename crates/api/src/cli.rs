@@ -256,6 +256,7 @@ fn serve(state: crate::AppState) -> Result<(), String> {
         // Slow or stalled clients are cut off: a request's head must arrive within 10 s, and
         // idle keep-alive connections close after 75 s.
         let server = HttpServer::new(move || crate::http::server::app(app_state.clone()))
+            .on_connect(crate::http::stream::on_connect)
             .client_request_timeout(Duration::from_secs(10))
             .client_disconnect_timeout(Duration::from_secs(5))
             .keep_alive(Duration::from_secs(75))

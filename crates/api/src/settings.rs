@@ -145,7 +145,8 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Per-caller limits on the expensive routes (candidates, honors lists and exports, reports).
+/// Per-caller limits on the expensive routes (candidates, honors lists and exports, reports),
+/// the gates bounding their work per instance, and how exports are sent.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AbuseConfig {
@@ -162,6 +163,20 @@ pub struct AbuseConfig {
     /// The share of the time (1–100) expensive work may keep under a sustained flood (see
     /// [`crate::http::limits::WorkGate`]).
     pub expensive_busy_percent: u32,
+    /// Candidate searches (`/emergency-requests/{id}/candidates`) worked on at once by this
+    /// instance. They have a gate of their own: no export, report or honors list ever makes an
+    /// emergency lookup wait (each caller's candidate searches are still rate-limited, apart
+    /// from its other expensive requests).
+    pub candidates_concurrency: usize,
+    /// How long a candidate search waits for its turn before answering 503 `unavailable`.
+    pub candidates_wait_ms: u64,
+    /// A download (the honors CSV) that makes no progress for this long (the client takes no
+    /// new chunk) is ended: its connection is closed and its spool file dropped.
+    pub export_send_timeout_ms: u64,
+    /// Where exports are spooled (an unnamed 0600 file) between reading the database and
+    /// sending. Unset: the SQLite database's folder; on PostgreSQL, the system's temporary
+    /// folder.
+    pub export_spool_dir: Option<PathBuf>,
 }
 
 impl Default for AbuseConfig {
@@ -172,6 +187,10 @@ impl Default for AbuseConfig {
             expensive_concurrency: 1,
             expensive_wait_ms: 10_000,
             expensive_busy_percent: 25,
+            candidates_concurrency: 2,
+            candidates_wait_ms: 10_000,
+            export_send_timeout_ms: 60_000,
+            export_spool_dir: None,
         }
     }
 }

@@ -24,6 +24,7 @@ mod donors;
 mod drives;
 mod emergency;
 mod emergency_disclosure;
+mod emergency_gate;
 mod emergency_matching;
 mod honors;
 mod honors_memory;

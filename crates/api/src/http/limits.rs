@@ -1,7 +1,8 @@
 //! Abuse limits: each caller's requests to the expensive routes (candidates, the honors list
 //! and its CSV export, reports) are limited, and heavy work (those routes, password hashes) is
 //! bounded per instance, so that a flood of them cannot take the database or the CPU from
-//! donation logging.
+//! donation logging. Candidate searches, the emergency path, take a [`Lane`] of their own: no
+//! export or report can make them wait.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,9 +17,21 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::http::error::ApiError;
 use crate::settings::AbuseConfig;
 
-/// A keyed token bucket per caller (user or API key id; client address when anonymous).
+/// Which gate (and which per-caller budget) an expensive route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Reports, honors lists and exports: [`crate::http::state::AppState::gate`].
+    Heavy,
+    /// Candidate searches for emergency requests:
+    /// [`crate::http::state::AppState::candidates_gate`], which nothing else takes, so a
+    /// hospital's lookup never waits behind an export or a report.
+    Emergency,
+}
+
+/// A keyed token bucket per caller and lane (user or API key id; client address when
+/// anonymous): a caller's exports do not use up its candidate searches.
 pub struct ExpensiveLimiter {
-    limiter: DefaultKeyedRateLimiter<String>,
+    limiter: DefaultKeyedRateLimiter<(Lane, String)>,
     clock: DefaultClock,
 }
 
@@ -35,13 +48,13 @@ impl ExpensiveLimiter {
     }
 
     /// Ok to go ahead, or the whole seconds to wait.
-    pub fn check(&self, caller: &str) -> Result<(), u64> {
+    pub fn check(&self, lane: Lane, caller: &str) -> Result<(), u64> {
         // Keep memory bounded under a flood of distinct callers.
         if self.limiter.len() > 100_000 {
             self.limiter.retain_recent();
         }
         self.limiter
-            .check_key(&caller.to_owned())
+            .check_key(&(lane, caller.to_owned()))
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs() + 1)
     }
 }
@@ -50,13 +63,17 @@ impl ExpensiveLimiter {
 /// (the others wait, holding no thread or connection, and answer 503 `unavailable` with
 /// `Retry-After` after the wait), and under a sustained flood at most a share of the time.
 ///
-/// Two gates exist. Expensive requests (reports, exports, candidates): a caller within its own
-/// rate still waits while others' run, so however many callers there are they take at most
+/// Three gates exist. Heavy requests (reports, honors lists and exports): a caller within its
+/// own rate still waits while others' run, so however many callers there are they take at most
 /// `expensive_concurrency` blocking threads and connections and, under a flood,
 /// `expensive_busy_percent` of the time (this matters on PostgreSQL, where the work runs in the
-/// database server, out of reach of [`crate::background`]'s lower thread priority). Password
-/// hashes: `max_concurrent_hashes` at once and `hash_busy_percent` of the time, so that a
-/// flood of sign-ins leaves CPU to donation logging even while exports run.
+/// database server, out of reach of [`crate::background`]'s lower thread priority). An export
+/// holds its turn only while it reads the database into its spool file
+/// ([`crate::http::stream`]), never while a client is slow to take it. Candidate searches
+/// ([`WorkGate::candidates`]): `candidates_concurrency` at once, no busy share, and nothing
+/// else takes this gate. Password hashes: `max_concurrent_hashes` at once and
+/// `hash_busy_percent` of the time, so that a flood of sign-ins leaves CPU to donation logging
+/// even while exports run.
 ///
 /// The busy share is a leaky bucket of time: each turn of length t adds t / share to a debt
 /// that drains at one second per second; a turn starts only when the debt is under
@@ -152,8 +169,8 @@ impl Budget {
     }
 }
 
-/// A turn at heavy work; the work ends when the last clone is dropped (a streamed export
-/// keeps one until its last row is sent).
+/// A turn at heavy work; the work ends when the last clone is dropped (an export keeps one
+/// until its last row is written to its spool file).
 #[derive(Clone)]
 pub struct Turn {
     _held: Arc<Held>,
@@ -231,13 +248,25 @@ impl WorkGate {
         })
     }
 
-    /// The gate of the expensive routes; turns under 50 ms are not counted.
+    /// The gate of the heavy expensive routes (reports, honors lists and exports); turns under
+    /// 50 ms are not counted.
     pub fn expensive(config: &AbuseConfig) -> Self {
         Self::new(
             config.expensive_concurrency,
             Duration::from_millis(config.expensive_wait_ms),
             config.expensive_busy_percent,
             Duration::from_millis(50),
+        )
+    }
+
+    /// The gate of candidate searches, the emergency path: its own turns (no heavy work takes
+    /// them) and no busy share, so a lookup waits only for other lookups.
+    pub fn candidates(config: &AbuseConfig) -> Self {
+        Self::new(
+            config.candidates_concurrency,
+            Duration::from_millis(config.candidates_wait_ms),
+            100,
+            Duration::MAX,
         )
     }
 
@@ -422,10 +451,36 @@ mod tests {
             expensive_burst: 2,
             ..AbuseConfig::default()
         });
-        assert!(l.check("a").is_ok());
-        assert!(l.check("a").is_ok());
-        let wait = l.check("a").unwrap_err();
+        let heavy = Lane::Heavy;
+        assert!(l.check(heavy, "a").is_ok());
+        assert!(l.check(heavy, "a").is_ok());
+        let wait = l.check(heavy, "a").unwrap_err();
         assert!((1..=61).contains(&wait), "{wait}");
-        assert!(l.check("b").is_ok());
+        assert!(l.check(heavy, "b").is_ok());
+        // The caller's candidate searches have a budget of their own.
+        assert!(l.check(Lane::Emergency, "a").is_ok());
+    }
+
+    #[actix_web::test]
+    async fn the_candidates_gate_is_apart_from_the_heavy_one() {
+        let config = AbuseConfig {
+            expensive_concurrency: 1,
+            expensive_wait_ms: 30,
+            candidates_concurrency: 1,
+            candidates_wait_ms: 30,
+            ..AbuseConfig::default()
+        };
+        let (heavy, candidates) = (WorkGate::expensive(&config), WorkGate::candidates(&config));
+        let export = heavy.enter().await.unwrap();
+        let lookup = candidates.enter().await.unwrap();
+        assert!(matches!(heavy.enter().await, Err(ApiError::Unavailable)));
+        assert!(matches!(
+            candidates.enter().await,
+            Err(ApiError::Unavailable)
+        ));
+        drop(export);
+        assert!(heavy.enter().await.is_ok());
+        drop(lookup);
+        assert!(candidates.enter().await.is_ok());
     }
 }

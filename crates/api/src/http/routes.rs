@@ -147,8 +147,9 @@ const DRIVES: &Policy = &Policy::roles(&[Admin, Coordinator], Scope::Chapter);
 /// Emergency requests and everything under them: hospital callers (users and API keys) for
 /// their own hospital; admins for all.
 const HOSPITAL: &Policy = &Policy::roles(&[Admin, Hospital], Scope::Hospital);
-/// Expensive routes: the same roles, with each caller's requests limited.
-const HOSPITAL_LIMITED: &Policy = &HOSPITAL.limited();
+/// Expensive routes: the same roles, with each caller's requests limited. Candidate searches
+/// are the emergency path, with a gate of their own that exports and reports never take.
+const HOSPITAL_LIMITED: &Policy = &HOSPITAL.emergency();
 const HONORS_LIMITED: &Policy = &HONORS.limited();
 const REPORTS_LIMITED: &Policy = &REPORTS.limited();
 /// Voiding a record: drive donations as `DRIVES`; a hospital voids its own recent emergency

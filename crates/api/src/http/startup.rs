@@ -72,6 +72,8 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
              (a device re-sends what it could not confirm when it next has a connection)"
         )));
     }
+    let spool_dir = crate::http::stream::spool_dir(&settings.abuse, &url)
+        .map_err(|e| StartupError::Config(format!("abuse.{e}")))?;
     let secret = jwt_secret(&settings, &url)?;
     let jwt = JwtKeys::new(secret.as_bytes(), settings.token_ttl_minutes.max(1) * 60)
         .map_err(|e| StartupError::Config(format!("HIENMAU_JWT_SECRET: {e}")))?;
@@ -94,6 +96,8 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
             crate::http::limits::WorkGate::expensive(&settings.abuse)
                 .yielding_to(in_flight.clone()),
         ),
+        candidates_gate: Arc::new(crate::http::limits::WorkGate::candidates(&settings.abuse)),
+        spool_dir: spool_dir.into(),
         in_flight,
         ready: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         writer: (url.backend() == hienmau_db::Backend::Sqlite)

@@ -30,8 +30,14 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Per-caller limits on expensive routes.
     pub limiter: Arc<crate::http::limits::ExpensiveLimiter>,
-    /// The instance-wide bound on expensive work running at once.
+    /// The instance-wide bound on heavy expensive work running at once (reports, honors lists,
+    /// exports while they read the database).
     pub gate: Arc<crate::http::limits::WorkGate>,
+    /// The instance-wide bound on candidate searches running at once: the emergency path's
+    /// own gate, which heavy work never takes.
+    pub candidates_gate: Arc<crate::http::limits::WorkGate>,
+    /// Where exports are spooled before they are sent ([`crate::http::stream`]).
+    pub spool_dir: Arc<std::path::Path>,
     /// The authenticated requests in flight outside the gates, which heavy work gives its busy
     /// share up to.
     pub in_flight: Arc<crate::http::limits::InFlight>,

@@ -9,7 +9,7 @@ use actix_web::{web, Error, HttpMessage, ResponseError};
 
 use crate::http::auth::{Actor, Policy, Principal, Role};
 use crate::http::error::ApiError;
-use crate::http::limits::Turn;
+use crate::http::limits::{Lane, Turn};
 use crate::http::state::AppState;
 
 pub use crate::app::api_keys::{hash_api_key, API_KEY_PREFIX};
@@ -25,16 +25,17 @@ pub async fn enforce<B: MessageBody>(
         match authorize(policy, &req).await {
             Ok((mut user, turn)) => {
                 user.http_request_id = crate::http::request_id::of(&req);
-                // Heavy work yields its busy share to these (not to itself, nor to sign-ins).
-                if turn.is_none() {
+                // Heavy work yields its busy share to these (not to itself, nor to sign-ins;
+                // candidate searches count).
+                if turn.is_none() || policy.lane != Lane::Heavy {
                     if let Some(state) = req.app_data::<web::Data<AppState>>() {
                         counted = Some(state.in_flight.enter());
                     }
                 }
                 let mut extensions = req.extensions_mut();
                 extensions.insert(user);
-                // Held as long as the request (until its answer is built); a streamed export
-                // takes its own clone for the rest of the stream.
+                // Held as long as the request (until its answer is built); an export takes it
+                // out for as long as it reads the database into its spool file.
                 if let Some(turn) = turn {
                     extensions.insert(turn);
                 }
@@ -66,9 +67,13 @@ async fn authorize(
     if policy.limited {
         state
             .limiter
-            .check(user.principal_id())
+            .check(policy.lane, user.principal_id())
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-        return Ok((user, Some(state.gate.enter().await?)));
+        let gate = match policy.lane {
+            Lane::Heavy => &state.gate,
+            Lane::Emergency => &state.candidates_gate,
+        };
+        return Ok((user, Some(gate.enter().await?)));
     }
     Ok((user, None))
 }

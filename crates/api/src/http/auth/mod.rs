@@ -18,6 +18,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 pub use hienmau_domain::Role;
 
 use crate::http::error::ApiError;
+use crate::http::limits::Lane;
 
 /// How a route's objects are scoped, declared with its policy (and tested exhaustively).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct Policy {
     /// An expensive route (candidates, exports, reports): each caller's requests are limited
     /// (429 with `Retry-After`) so a flood cannot starve donation logging.
     pub limited: bool,
+    /// The gate an expensive route takes its turn at.
+    pub lane: Lane,
 }
 
 impl Policy {
@@ -51,6 +54,7 @@ impl Policy {
         roles: &[],
         scope: Scope::None,
         limited: false,
+        lane: Lane::Heavy,
     };
 
     /// A route for these roles.
@@ -60,6 +64,7 @@ impl Policy {
             roles,
             scope,
             limited: false,
+            lane: Lane::Heavy,
         }
     }
 
@@ -67,6 +72,16 @@ impl Policy {
     pub const fn limited(self) -> Policy {
         Policy {
             limited: true,
+            ..self
+        }
+    }
+
+    /// The same policy on the emergency path (candidate searches): limited per caller, with a
+    /// gate of its own that heavy work never takes.
+    pub const fn emergency(self) -> Policy {
+        Policy {
+            limited: true,
+            lane: Lane::Emergency,
             ..self
         }
     }

@@ -2,13 +2,14 @@
 //! download), recording and voiding awards, and a donor's awards: the HTTP side of [`crate::app::honors`],
 //! which holds the rules (what is due, what makes an award valid, the CSV format).
 //!
-//! **CSV.** With `Accept: text/csv` the whole list (no paging) is streamed
-//! ([`crate::http::stream`]): rows are read in chunks by a low-priority thread and sent through
-//! a bounded channel, so memory stays flat however long the list. The export is written to the
-//! audit log (`honors_exported`) before the first byte is sent.
+//! **CSV.** With `Accept: text/csv` the whole list (no paging) is spooled, then sent
+//! ([`crate::http::stream`]): rows are read in chunks by a low-priority thread into an unnamed
+//! temporary file, so memory stays flat however long the list; the turn at heavy work and the
+//! connection are given back before the first byte is sent, so a slow client holds neither.
+//! The export is written to the audit log (`honors_exported`) before any row is read.
 
 use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::app;
@@ -19,7 +20,6 @@ use crate::http::dto::honors::{AwardOut, EligibleOut, EligibleQuery, NewAward, T
 use crate::http::error::{ApiError, Problem};
 use crate::http::handlers::Json;
 use crate::http::handlers::ListResponse;
-use crate::http::limits::Turn;
 use crate::http::state::AppState;
 
 /// The configured honor tiers, lowest first (honors, admin).
@@ -63,8 +63,7 @@ pub async fn eligible(
         let export = state
             .write(move |tx| app::honors::start_export(tx, &ctx, &actor, filter))
             .await?;
-        let turn = req.extensions().get::<Turn>().cloned();
-        return export_csv(&state, export, turn);
+        return export_csv(&state, &req, export).await;
     }
     let page = state
         .read(move |conn| {
@@ -87,22 +86,23 @@ fn wants_csv(req: &HttpRequest) -> bool {
         })
 }
 
-/// The CSV download of an audited export, streamed from a background thread that holds the
-/// caller's turn at expensive work until the last row is sent.
-fn export_csv(
+/// The CSV download of an audited export: spooled by a background thread that holds the
+/// caller's turn at heavy work only while it reads the rows, then sent from the spool file.
+async fn export_csv(
     state: &AppState,
+    req: &HttpRequest,
     export: Export,
-    turn: Option<Turn>,
 ) -> Result<HttpResponse, ApiError> {
     let filename = format!("attachment; filename=\"honors-due-{}.csv\"", export.as_of());
     let preamble = app::honors::csv_preamble()?;
-    let body = crate::http::stream::background_body(state, "export", turn, preamble, {
+    let body = crate::http::stream::spooled_body(state, req, "export", preamble, {
         move |conn, sink| app::honors::export_chunks(conn, &export, sink)
-    })?;
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((header::CONTENT_DISPOSITION, filename))
-        .streaming(body))
+        .body(body))
 }
 
 /// Records an award (honors, admin). It settles the tier and every tier below it.
