@@ -48,6 +48,8 @@ pub struct Settings {
     /// lost an answer at a mountain site re-sends it when it next has a connection, often the
     /// next day). Older records are purged by a background task.
     pub idempotency_retention_hours: u32,
+    /// Reads of the donor registry that show CCCDs and phones.
+    pub registry: RegistryConfig,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             cors_allowed_origins: Vec::new(),
             log: "info".to_owned(),
             idempotency_retention_hours: 7 * 24,
+            registry: RegistryConfig::default(),
         }
     }
 }
@@ -181,9 +184,28 @@ pub struct HonorsConfig {
     pub tiers: TierTable,
 }
 
+/// Reads of the donor registry that show CCCDs and phones (`GET /donors` in the full view,
+/// `GET /donors/{id}`): each is audited and counted against the caller's budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Donors one caller may be shown per clock hour, all instances together; past it a read
+    /// answers 429 `rate_limited` with `Retry-After` (the rest of the hour). The brief view
+    /// (no CCCD, no phone) is not counted.
+    pub donors_per_hour: u32,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            donors_per_hour: 2_000,
+        }
+    }
+}
+
 /// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
 /// and `HIENMAU_TIMEZONE` are read as raw strings instead).
-const ENV_SETTINGS: [&str; 11] = [
+const ENV_SETTINGS: [&str; 12] = [
     "database_url",
     "token_ttl_minutes",
     "pool",
@@ -195,6 +217,7 @@ const ENV_SETTINGS: [&str; 11] = [
     "cors_allowed_origins",
     "log",
     "idempotency_retention_hours",
+    "registry",
 ];
 
 /// Why settings could not be loaded.

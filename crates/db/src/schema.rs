@@ -251,3 +251,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     rules_fingerprints,
 );
+
+diesel::table! {
+    registry_reads (principal_id, window_start) {
+        principal_id -> Text,
+        window_start -> Timestamp,
+        donors -> BigInt,
+    }
+}

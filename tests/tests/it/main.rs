@@ -32,6 +32,7 @@ mod maintenance;
 mod openapi_snapshot;
 mod operations;
 mod organisation;
+mod registry_reads;
 mod reports;
 mod responses;
 mod smoke;
