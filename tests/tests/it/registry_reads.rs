@@ -104,7 +104,7 @@ backend_tests! {
         // shown, without the CCCD or phone searched for.
         for (q, kind) in [(NID, "national_id"), ("%2B84912345678", "phone")] {
             let found = app.get(&format!("/api/v1/donors?q={q}&reserve=false"), &coord).expect(200);
-            assert_eq!(ids(&found), [dung.clone()]);
+            assert_eq!(ids(&found), vec![dung.clone()]);
             let e = newest(app);
             assert_eq!(e["action"], "donors_listed");
             assert_eq!(e["donor_ids"], json!([dung]));
@@ -143,7 +143,7 @@ backend_tests! {
         let dung = dung(app, &chapter);
         let before = newest(app)["id"].clone();
         let brief = app.get("/api/v1/donors?q=dung&view=brief", &honors).expect(200);
-        assert_eq!(ids(&brief), [dung.clone()]);
+        assert_eq!(ids(&brief), vec![dung.clone()]);
         let item = brief["items"][0].as_object().unwrap();
         let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
         keys.sort_unstable();
@@ -153,7 +153,7 @@ backend_tests! {
         assert_eq!(item["blood_group"], "O+");
         assert!(!brief.to_string().contains(NID) && !brief.to_string().contains(PHONE));
         // Searching by CCCD in the brief view finds the donor without showing the CCCD.
-        assert_eq!(ids(&app.get(&format!("/api/v1/donors?q={NID}&view=brief"), &honors).expect(200)), [dung.clone()]);
+        assert_eq!(ids(&app.get(&format!("/api/v1/donors?q={NID}&view=brief"), &honors).expect(200)), vec![dung.clone()]);
         // Paging works the same.
         donor(app, "Lò Văn An", "O+");
         let first = app.get("/api/v1/donors?view=brief&limit=1", &honors).expect(200);

@@ -8,7 +8,8 @@
 //! use it (they see reserve donors only through an emergency request's candidates). The
 //! registering chapter is recorded in `donors.chapter_id` for reports, honors and follow-up
 //! (an admin names it; a coordinator's defaults to its own chapter and may be one in its
-//! scope), but it does not restrict who may read or update the donor.
+//! scope), but it does not restrict who may read or update the donor, except for the paper
+//! history (below).
 //!
 //! **Validation.** The rules are the domain's ([`DonorDraft::validate`]): one error per field
 //! at fault. An edit applies the same rules to the merged record, so changing `sex` or
@@ -286,12 +287,14 @@ fn charge_reads(tx: &mut DbConn, ctx: &Ctx, actor: &Actor, n: usize) -> Result<(
     Ok(())
 }
 
-/// The start of the clock hour holding `now`, and the whole seconds left in it (at least 1).
+/// The start of the clock hour holding `now`, and the seconds left in it rounded up (a retry
+/// after them falls in the next hour).
 fn hour_window(now: NaiveDateTime) -> (NaiveDateTime, u64) {
     use chrono::{Duration, Timelike};
     let start = now.date().and_hms_opt(now.hour(), 0, 0).unwrap_or(now);
-    let left = (start + Duration::hours(1) - now).num_seconds();
-    (start, u64::try_from(left).unwrap_or(0).max(1))
+    let left_ms = (start + Duration::hours(1) - now).num_milliseconds();
+    let left = u64::try_from(left_ms).unwrap_or(0).div_ceil(1000);
+    (start, left.max(1))
 }
 
 /// Applies an edit (admin, coordinator): the merged record must pass the rules of a new one.
@@ -646,5 +649,21 @@ fn guard_national_id<T>(
             })
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hour_window;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn the_budget_window_is_the_clock_hour_and_retry_after_its_rest() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let at = |h, m, s, ms| day.and_hms_milli_opt(h, m, s, ms).unwrap();
+        assert_eq!(hour_window(at(12, 34, 56, 500)), (at(12, 0, 0, 0), 1504));
+        assert_eq!(hour_window(at(12, 0, 0, 0)), (at(12, 0, 0, 0), 3600));
+        // Rounded up: the last instant of the hour still waits a second, never 0.
+        assert_eq!(hour_window(at(23, 59, 59, 999)), (at(23, 0, 0, 0), 1));
     }
 }

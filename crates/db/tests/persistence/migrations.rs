@@ -154,6 +154,7 @@ fn migrations_build_the_same_schema_on_both_backends() {
         idempotency_keys,
         audit_log,
         rules_fingerprints,
+        registry_reads,
     );
     let migrated: BTreeMap<String, Vec<String>> = sqlite
         .iter()
