@@ -50,6 +50,8 @@ pub struct Settings {
     pub idempotency_retention_hours: u32,
     /// Emergency requests.
     pub emergency: EmergencyConfig,
+    /// Reads of the donor registry that show CCCDs and phones.
+    pub registry: RegistryConfig,
 }
 
 impl Default for Settings {
@@ -71,6 +73,7 @@ impl Default for Settings {
             log: "info".to_owned(),
             idempotency_retention_hours: 7 * 24,
             emergency: EmergencyConfig::default(),
+            registry: RegistryConfig::default(),
         }
     }
 }
@@ -224,9 +227,28 @@ impl Default for EmergencyConfig {
     }
 }
 
+/// Reads of the donor registry that show CCCDs and phones (`GET /donors` in the full view,
+/// `GET /donors/{id}`): each is audited and counted against the caller's budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Donors one caller may be shown per clock hour, all instances together; past it a read
+    /// answers 429 `rate_limited` with `Retry-After` (the rest of the hour). The brief view
+    /// (no CCCD, no phone) is not counted.
+    pub donors_per_hour: u32,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            donors_per_hour: 2_000,
+        }
+    }
+}
+
 /// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
 /// and `HIENMAU_TIMEZONE` are read as raw strings instead).
-const ENV_SETTINGS: [&str; 12] = [
+const ENV_SETTINGS: [&str; 13] = [
     "database_url",
     "token_ttl_minutes",
     "pool",
@@ -239,6 +261,7 @@ const ENV_SETTINGS: [&str; 12] = [
     "log",
     "idempotency_retention_hours",
     "emergency",
+    "registry",
 ];
 
 /// Why settings could not be loaded.

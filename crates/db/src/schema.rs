@@ -262,3 +262,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     rules_fingerprints,
     emergency_disclosures,
 );
+
+diesel::table! {
+    registry_reads (principal_id, window_start) {
+        principal_id -> Text,
+        window_start -> Timestamp,
+        donors -> BigInt,
+    }
+}

@@ -34,6 +34,7 @@ mod maintenance;
 mod openapi_snapshot;
 mod operations;
 mod organisation;
+mod registry_reads;
 mod reports;
 mod request_log;
 mod responses;

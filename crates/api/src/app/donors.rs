@@ -8,7 +8,8 @@
 //! use it (they see reserve donors only through an emergency request's candidates). The
 //! registering chapter is recorded in `donors.chapter_id` for reports, honors and follow-up
 //! (an admin names it; a coordinator's defaults to its own chapter and may be one in its
-//! scope), but it does not restrict who may read or update the donor.
+//! scope), but it does not restrict who may read or update the donor, except for the paper
+//! history (below).
 //!
 //! **Validation.** The rules are the domain's ([`DonorDraft::validate`]): one error per field
 //! at fault. An edit applies the same rules to the merged record, so changing `sex` or
@@ -17,6 +18,18 @@
 //!
 //! **Derived figures.** Each answer carries the domain's [`DonorFigures`]: `donation_count`,
 //! `last_donation_at`, `next_eligible_on`, honor eligibility and the tier due.
+//!
+//! **Reads that show a CCCD or a phone** ([`get`], [`list`]: the full view) are the registry's
+//! disclosures: each is audited (`donor_read`, `donors_listed`: the filter's shape, how many,
+//! the donor ids) and counted against the caller's budget of donors shown per clock hour
+//! (`registry.donors_per_hour`), so they run in a write transaction. The brief view
+//! ([`list_brief`]: no CCCD, no phone, for search as you type) is neither. Writes answer the
+//! donor they wrote, which is not a read.
+//!
+//! **Paper history** (`prior_donations`, `prior_last_donation_on`) may be changed only by an
+//! admin or a coordinator whose scope holds the donor's registering chapter (others: 404, as
+//! for an object outside the scope); it feeds honors, which the registering chapter answers
+//! for.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use hienmau_db::models::{Donor, DonorChanges, NewDonor};
@@ -234,12 +247,54 @@ pub fn register(
     Ok(view(ctx, row, None))
 }
 
-/// One donor (admin, coordinator, honors).
+/// One donor (admin, coordinator, honors): audited as `donor_read` and counted against the
+/// caller's budget, so `tx` is a write transaction.
 pub fn get(tx: &mut DbConn, ctx: &Ctx, actor: &Actor, id: &str) -> Result<DonorView, AppError> {
     require_reader(actor)?;
     let row = donors::find(tx, id)?.ok_or(AppError::NotFound)?;
+    charge_reads(tx, ctx, actor, 1)?;
+    audit::append(
+        tx,
+        AuditRecord::by(
+            actor,
+            "donor_read",
+            serde_json::json!({ "donor_id": row.id, "count": 1 }),
+        )
+        .donors(vec![row.id.clone()]),
+    )?;
     let highest = awards::highest_tier(tx, id)?;
     Ok(view(ctx, row, highest))
+}
+
+/// Counts `n` donors shown to the caller in this clock hour (UTC), or refuses the read with
+/// 429 and the seconds left in the hour when that would pass `registry.donors_per_hour`, or
+/// when the budget is already spent (then an empty page is refused too: a search is an oracle
+/// even when it finds no one).
+///
+/// Counted in the database (`registry_reads`, one row per caller and hour, upserted in this
+/// transaction) rather than in memory, so that several stateless instances on one database
+/// share one budget; rather than by summing audit entries, whose donor ids are JSON text that
+/// no index can sum. A refused read rolls its increment back with the transaction, so it costs
+/// nothing of the budget. Taken before the audit chain's head, which stays the last lock.
+fn charge_reads(tx: &mut DbConn, ctx: &Ctx, actor: &Actor, n: usize) -> Result<(), AppError> {
+    let (window, retry_after_secs) = hour_window(ctx.now);
+    let n = i64::try_from(n).map_err(AppError::internal)?;
+    let total = donors::count_reads(tx, actor.principal_id(), window, n)?;
+    let budget = i64::from(ctx.settings.registry.donors_per_hour);
+    if total > budget || total - n >= budget {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    Ok(())
+}
+
+/// The start of the clock hour holding `now`, and the seconds left in it rounded up (a retry
+/// after them falls in the next hour).
+fn hour_window(now: NaiveDateTime) -> (NaiveDateTime, u64) {
+    use chrono::{Duration, Timelike};
+    let start = now.date().and_hms_opt(now.hour(), 0, 0).unwrap_or(now);
+    let left_ms = (start + Duration::hours(1) - now).num_milliseconds();
+    let left = u64::try_from(left_ms).unwrap_or(0).div_ceil(1000);
+    (start, left.max(1))
 }
 
 /// Applies an edit (admin, coordinator): the merged record must pass the rules of a new one.
@@ -256,7 +311,13 @@ pub fn update(
     let today = ctx.today();
     let stored = donors::find(tx, id)?.ok_or(AppError::NotFound)?;
     let reserve = edit.reserve.flatten().unwrap_or(stored.reserve);
-    let details = validated(merged(&stored, edit)?, today)?;
+    let draft = merged(&stored, edit)?;
+    if draft.prior_donations != i64::from(stored.prior_donations)
+        || draft.prior_last_donation_on != stored.prior_last_donation_on
+    {
+        require_registering_scope(tx, actor, &stored)?;
+    }
+    let details = validated(draft, today)?;
     let reserve_since = donor::reserve_since(reserve, stored.reserve, stored.reserve_since, today);
     let national_id = details.national_id.as_ref().map(|n| n.as_str().to_owned());
     if national_id != stored.national_id {
@@ -298,6 +359,23 @@ pub fn update(
     )?;
     let highest = awards::highest_tier(tx, id)?;
     Ok(view(ctx, row, highest))
+}
+
+/// Admins, and coordinators whose scope holds the donor's registering chapter; others (and
+/// everyone but admins for a donor registered without a chapter) get NotFound.
+fn require_registering_scope(
+    tx: &mut DbConn,
+    actor: &Actor,
+    donor: &Donor,
+) -> Result<(), AppError> {
+    if actor.is_admin() {
+        return Ok(());
+    }
+    let chapter = match &donor.chapter_id {
+        Some(id) => chapters::find(tx, id)?,
+        None => None,
+    };
+    actor.require_chapter(&chapter.ok_or(AppError::NotFound)?)
 }
 
 /// The audited fields that an edit changed, each as `{"old", "new"}`: the blood group (it
@@ -416,7 +494,8 @@ pub fn search_filter(search: &Search) -> Result<DonorFilter, AppError> {
 }
 
 /// A page of donors matching `filter` (admin, coordinator, honors), ordered by folded name
-/// then id.
+/// then id, in the full view: audited as `donors_listed` (also when empty: who searched for
+/// what) and counted against the caller's budget, so `tx` is a write transaction.
 pub fn list(
     tx: &mut DbConn,
     ctx: &Ctx,
@@ -424,14 +503,19 @@ pub fn list(
     filter: &DonorFilter,
     page: PageRequest,
 ) -> Result<Page<DonorView>, AppError> {
-    require_reader(actor)?;
-    // The search's keys are a folded name and an id joined by a tab.
-    if page.after.as_deref().is_some_and(|a| !a.contains('\t')) {
-        return Err(AppError::Unreadable(
-            "cursor is not one this API issued".to_owned(),
-        ));
-    }
-    let rows = donors::search(tx, filter, page.after.as_deref(), page.limit)?;
+    let rows = search(tx, actor, filter, &page)?;
+    charge_reads(tx, ctx, actor, rows.items.len())?;
+    let ids: Vec<String> = rows.items.iter().map(|d| d.id.clone()).collect();
+    let detail = serde_json::json!({
+        "view": "full",
+        "filter": filter_shape(filter),
+        "cursor": page.after.is_some(),
+        "count": ids.len(),
+    });
+    audit::append(
+        tx,
+        AuditRecord::by(actor, "donors_listed", detail).donors(ids),
+    )?;
     let mut items = Vec::with_capacity(rows.items.len());
     for row in rows.items {
         let highest = awards::highest_tier(tx, &row.id)?;
@@ -440,6 +524,56 @@ pub fn list(
     Ok(Page {
         items,
         next: rows.next,
+    })
+}
+
+/// A page of donors matching `filter` (admin, coordinator, honors) as [`list`] finds them,
+/// for the brief view: the caller shows only names, dates of birth, sex, blood groups and
+/// communes, so the read is neither audited nor counted.
+pub fn list_brief(
+    conn: &mut DbConn,
+    actor: &Actor,
+    filter: &DonorFilter,
+    page: PageRequest,
+) -> Result<Page<Donor>, AppError> {
+    search(conn, actor, filter, &page)
+}
+
+fn search(
+    conn: &mut DbConn,
+    actor: &Actor,
+    filter: &DonorFilter,
+    page: &PageRequest,
+) -> Result<Page<Donor>, AppError> {
+    require_reader(actor)?;
+    // The search's keys are a folded name and an id joined by a tab.
+    if page.after.as_deref().is_some_and(|a| !a.contains('\t')) {
+        return Err(AppError::Unreadable(
+            "cursor is not one this API issued".to_owned(),
+        ));
+    }
+    Ok(donors::search(
+        conn,
+        filter,
+        page.after.as_deref(),
+        page.limit,
+    )?)
+}
+
+/// What a search looked for, for the audit log: which alternatives `q` was read as (name
+/// words, a national id, a phone) and the narrowing filters, not the text itself: the entry
+/// names the donors it returned, and a CCCD or phone searched for that matched no one is not
+/// the registry's to keep.
+fn filter_shape(filter: &DonorFilter) -> serde_json::Value {
+    let q = !filter.words.is_empty() || filter.national_id.is_some() || filter.phone.is_some();
+    serde_json::json!({
+        "q": q.then(|| serde_json::json!({
+            "words": filter.words.len(),
+            "national_id": filter.national_id.is_some(),
+            "phone": filter.phone.is_some(),
+        })),
+        "blood_group": filter.blood_group,
+        "reserve": filter.reserve,
     })
 }
 
@@ -515,5 +649,21 @@ fn guard_national_id<T>(
             })
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hour_window;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn the_budget_window_is_the_clock_hour_and_retry_after_its_rest() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let at = |h, m, s, ms| day.and_hms_milli_opt(h, m, s, ms).unwrap();
+        assert_eq!(hour_window(at(12, 34, 56, 500)), (at(12, 0, 0, 0), 1504));
+        assert_eq!(hour_window(at(12, 0, 0, 0)), (at(12, 0, 0, 0), 3600));
+        // Rounded up: the last instant of the hour still waits a second, never 0.
+        assert_eq!(hour_window(at(23, 59, 59, 999)), (at(23, 0, 0, 0), 1));
     }
 }

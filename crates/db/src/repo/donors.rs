@@ -168,3 +168,51 @@ pub fn search(
         format!("{}\t{}", d.name_folded, d.id)
     }))
 }
+
+/// Adds `donors` to what `principal_id` has read in the hour starting at `window_start` and
+/// returns the hour's total, this read included; forgets the caller's earlier hours.
+///
+/// One `INSERT … ON CONFLICT DO UPDATE … RETURNING` (PostgreSQL, and SQLite from 3.35): the
+/// row is created or incremented atomically, so concurrent reads by one caller on several
+/// instances each see the total including the others that committed before them (on
+/// PostgreSQL the second waits on the first's row lock; SQLite has one writer). The caller
+/// refuses the read, and rolls the increment back, when the total is over its budget. Written
+/// once per backend because `MultiConnection` cannot express an upsert; the statements are the
+/// same.
+pub fn count_reads(
+    conn: &mut DbConn,
+    principal_id: &str,
+    window_start: chrono::NaiveDateTime,
+    donors: i64,
+) -> Result<i64, DbError> {
+    use crate::schema::registry_reads::dsl as r;
+    use diesel::upsert::excluded;
+    diesel::delete(
+        r::registry_reads.filter(
+            r::principal_id
+                .eq(principal_id)
+                .and(r::window_start.lt(window_start)),
+        ),
+    )
+    .execute(conn)?;
+    let row = (
+        r::principal_id.eq(principal_id),
+        r::window_start.eq(window_start),
+        r::donors.eq(donors),
+    );
+    macro_rules! upsert {
+        ($c:expr) => {
+            diesel::insert_into(r::registry_reads)
+                .values(row)
+                .on_conflict((r::principal_id, r::window_start))
+                .do_update()
+                .set(r::donors.eq(r::donors + excluded(r::donors)))
+                .returning(r::donors)
+                .get_result::<i64>($c)?
+        };
+    }
+    Ok(match conn {
+        DbConn::Pg(c) => upsert!(c),
+        DbConn::Sqlite(c) => upsert!(c),
+    })
+}

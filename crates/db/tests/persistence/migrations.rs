@@ -155,6 +155,7 @@ fn migrations_build_the_same_schema_on_both_backends() {
         audit_log,
         rules_fingerprints,
         emergency_disclosures,
+        registry_reads,
     );
     let migrated: BTreeMap<String, Vec<String>> = sqlite
         .iter()

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::app::donors::{DonorView, Edit, Registration, Search};
-use crate::http::dto::Paging;
+use crate::http::dto::{ListResponse, Paging};
 
 /// A donor as the API shows it: the stored person plus the figures derived from the records.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -83,6 +83,92 @@ impl From<DonorView> for DonorOut {
             chapter_id: row.chapter_id,
         }
     }
+}
+
+/// A donor in the brief view (`GET /donors?view=brief`, for search as you type): who the person
+/// is, without the citizen id, the phone or anything else.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DonorBrief {
+    /// Id.
+    pub id: String,
+    /// Full name as written on the citizen id.
+    pub full_name: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// `male` or `female`.
+    #[schema(example = "female")]
+    pub sex: String,
+    /// `O+ O- A+ A- B+ B- AB+ AB-`; null until tested.
+    pub blood_group: Option<String>,
+    /// Commune or ward of residence.
+    pub commune: Option<String>,
+}
+
+impl From<hienmau_db::models::Donor> for DonorBrief {
+    fn from(row: hienmau_db::models::Donor) -> Self {
+        DonorBrief {
+            id: row.id,
+            full_name: row.full_name,
+            date_of_birth: row.date_of_birth,
+            sex: row.sex,
+            blood_group: row.blood_group,
+            commune: row.commune,
+        }
+    }
+}
+
+/// `GET /donors`' answer: a page of [`DonorOut`] (the full view, the default) or of
+/// [`DonorBrief`] (`view=brief`). `anyOf` rather than `oneOf`: an empty page is both.
+pub struct DonorPage;
+
+impl utoipa::PartialSchema for DonorPage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::AnyOfBuilder;
+        use utoipa::openapi::Ref;
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(FULL_PAGE))
+            .item(Ref::from_schema_name(BRIEF_PAGE))
+            .description(Some(
+                "A page of donors: `DonorOut` items in the full view, `DonorBrief` items with \
+                 `view=brief`",
+            ))
+            .into()
+    }
+}
+
+/// The names the two pages are documented under (as utoipa names a generic instance).
+const FULL_PAGE: &str = "ListResponse_DonorOut";
+const BRIEF_PAGE: &str = "ListResponse_DonorBrief";
+
+impl ToSchema for DonorPage {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((FULL_PAGE.to_owned(), ListResponse::<DonorOut>::schema()));
+        schemas.push((BRIEF_PAGE.to_owned(), ListResponse::<DonorBrief>::schema()));
+        // The pages refer to their items by name: register them too.
+        schemas.push((DonorOut::name().into_owned(), DonorOut::schema()));
+        schemas.push((DonorBrief::name().into_owned(), DonorBrief::schema()));
+        <DonorOut as ToSchema>::schemas(schemas);
+        <DonorBrief as ToSchema>::schemas(schemas);
+    }
+}
+
+/// Which fields `GET /donors` answers with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DonorListView {
+    /// Every field, CCCD and phone included: audited and counted against the caller's hourly
+    /// budget.
+    #[default]
+    Full,
+    /// `id`, `full_name`, `date_of_birth`, `sex`, `blood_group`, `commune`: neither audited nor
+    /// counted.
+    Brief,
 }
 
 /// `male` or `female`, as the documentation lists it.
@@ -251,9 +337,19 @@ pub struct DonorQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// `full` (default: every field; audited and counted against the caller's budget of donors
+    /// shown per hour) or `brief` (no CCCD, no phone: for search as you type; neither). Another
+    /// value is 400.
+    #[param(inline)]
+    pub view: Option<DonorListView>,
 }
 
 impl DonorQuery {
+    /// The view asked for.
+    pub fn view(&self) -> DonorListView {
+        self.view.unwrap_or_default()
+    }
+
     /// The search and the paging parameters.
     pub fn split(self) -> (Search, Paging) {
         let search = Search {

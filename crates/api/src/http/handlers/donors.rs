@@ -5,13 +5,19 @@
 //! well-formed body that breaks a rule is 422 with one `errors` entry per field at fault
 //! (blood group is free text, so an unknown group is 422, not 400). A national id registered
 //! to another donor is 409 with `existing_id`. Hospital callers get 403 on every donor
-//! endpoint. In the list, an unknown `blood_group` is 400 and a bad `q` is 422.
+//! endpoint. In the list, an unknown `blood_group` or `view` is 400 and a bad `q` is 422.
+//!
+//! **Reads that show a CCCD or a phone** (`GET /donors/{id}`, `GET /donors` in the full view)
+//! are audited and counted against the caller's hourly budget, so they run in a write
+//! transaction; past the budget they answer 429 `rate_limited` with `Retry-After`. The brief
+//! view reads only.
 
 use actix_web::{web, HttpResponse};
 use uuid::Uuid;
 
 use crate::app::donors::{self, PageRequest};
 use crate::http::auth::Actor;
+use crate::http::dto::donors::{DonorBrief, DonorListView, DonorPage};
 use crate::http::dto::donors::{DonorOut, DonorPatch, DonorQuery, NewDonor};
 use crate::http::error::{ApiError, Problem};
 use crate::http::handlers::Json;
@@ -47,14 +53,15 @@ pub async fn create_donor(
         .json(out))
 }
 
-/// One donor (admin, coordinator, honors).
+/// One donor (admin, coordinator, honors); audited and counted against the caller's budget.
 #[utoipa::path(get, path = "/api/v1/donors/{id}", tag = "donors",
     params(("id" = Uuid, Path, description = "Donor id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The donor", body = DonorOut),
+        (status = 200, description = "The donor (audited; counts against the caller's budget of donors shown per hour)", body = DonorOut),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such donor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The caller's budget of donors shown per hour is spent (`rate_limited`, Retry-After: the rest of the hour)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_donor(
     state: web::Data<AppState>,
@@ -64,7 +71,7 @@ pub async fn get_donor(
     let id = id.into_inner().to_string();
     let ctx = state.ctx();
     let view = state
-        .read(move |conn| donors::get(conn, &ctx, &actor, &id))
+        .write(move |tx| donors::get(tx, &ctx, &actor, &id))
         .await?;
     Ok(HttpResponse::Ok().json(DonorOut::from(view)))
 }
@@ -96,29 +103,39 @@ pub async fn update_donor(
     Ok(HttpResponse::Ok().json(DonorOut::from(view)))
 }
 
-/// Lists and searches donors (admin, coordinator, honors), ordered by name (folded) then id.
+/// Lists and searches donors (admin, coordinator, honors), ordered by name (folded) then id:
+/// the full view is audited and counted against the caller's budget; `view=brief` is neither.
 #[utoipa::path(get, path = "/api/v1/donors", tag = "donors", params(DonorQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of donors", body = ListResponse<DonorOut>),
-        (status = 400, description = "Bad limit, cursor, blood group or reserve", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of donors: `DonorOut` items (full view: audited, counted against the caller's budget of donors shown per hour) or `DonorBrief` items (`view=brief`)", body = DonorPage),
+        (status = 400, description = "Bad limit, cursor, blood group, reserve or view", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`q` too long or with control characters", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Full view: the caller's budget of donors shown per hour would be passed by this page (`rate_limited`, Retry-After: the rest of the hour)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_donors(
     state: web::Data<AppState>,
     actor: Actor,
     query: web::Query<DonorQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (search, paging) = query.into_inner().split();
+    let query = query.into_inner();
+    let view = query.view();
+    let (search, paging) = query.split();
     // The search is checked before the page parameters, so a bad one answers first.
     let filter = donors::search_filter(&search)?;
     let page = PageRequest {
         limit: paging.limit()?,
         after: paging.after()?,
     };
+    if view == DonorListView::Brief {
+        let rows = state
+            .read(move |conn| donors::list_brief(conn, &actor, &filter, page))
+            .await?;
+        return Ok(HttpResponse::Ok().json(ListResponse::from_page(rows, DonorBrief::from)));
+    }
     let ctx = state.ctx();
     let rows = state
-        .read(move |conn| donors::list(conn, &ctx, &actor, &filter, page))
+        .write(move |tx| donors::list(tx, &ctx, &actor, &filter, page))
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(rows, DonorOut::from)))
 }
