@@ -23,7 +23,7 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     /// The zone of calendar dates.
     pub timezone: String,
-    /// Access token lifetime.
+    /// Access token lifetime (1 to 1440 minutes: over 24 hours refuses to start).
     pub token_ttl_minutes: i64,
     /// Connection pool.
     pub pool: PoolConfig,
@@ -48,6 +48,9 @@ pub struct Settings {
     /// lost an answer at a mountain site re-sends it when it next has a connection, often the
     /// next day). Older records are purged by a background task.
     pub idempotency_retention_hours: u32,
+    /// Reverse proxies (CIDRs or addresses) whose `X-Forwarded-For` names the client for the
+    /// sign-in throttle; empty (the default) believes no one and uses the peer's address.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             cors_allowed_origins: Vec::new(),
             log: "info".to_owned(),
             idempotency_retention_hours: 7 * 24,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -98,9 +102,10 @@ impl Default for PoolConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottleConfig {
-    /// Failures allowed per username within the window.
+    /// Failures allowed per username from one client address within the window (the check
+    /// happens before the password is hashed, however many attempts arrive at once).
     pub max_failures_per_username: u32,
-    /// Failures allowed per client address within the window.
+    /// Failures allowed per client address within the window, whatever the usernames.
     pub max_failures_per_address: u32,
     /// The window.
     pub window_seconds: u64,
@@ -109,6 +114,9 @@ pub struct ThrottleConfig {
     /// The share of the time (1–100) hashing may keep under a flood of sign-ins (see
     /// [`crate::http::limits::WorkGate`]).
     pub hash_busy_percent: u32,
+    /// Failures allowed per username within the window from all addresses together: a
+    /// ceiling on guessing spread over many addresses. The counts are kept per instance.
+    pub max_failures_per_username_all_addresses: u32,
 }
 
 impl Default for ThrottleConfig {
@@ -119,6 +127,7 @@ impl Default for ThrottleConfig {
             window_seconds: 60,
             max_concurrent_hashes: 1,
             hash_busy_percent: 25,
+            max_failures_per_username_all_addresses: 100,
         }
     }
 }
@@ -183,7 +192,7 @@ pub struct HonorsConfig {
 
 /// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
 /// and `HIENMAU_TIMEZONE` are read as raw strings instead).
-const ENV_SETTINGS: [&str; 11] = [
+const ENV_SETTINGS: [&str; 12] = [
     "database_url",
     "token_ttl_minutes",
     "pool",
@@ -195,6 +204,7 @@ const ENV_SETTINGS: [&str; 11] = [
     "cors_allowed_origins",
     "log",
     "idempotency_retention_hours",
+    "trusted_proxies",
 ];
 
 /// Why settings could not be loaded.

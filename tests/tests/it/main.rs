@@ -34,5 +34,6 @@ mod operations;
 mod organisation;
 mod reports;
 mod responses;
+mod signin;
 mod smoke;
 mod tokens;

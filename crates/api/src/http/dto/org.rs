@@ -180,4 +180,13 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
     /// A new password (at least 12 characters).
     pub password: Option<String>,
+    /// A new role. The user's chapter or hospital is dropped unless given again (a
+    /// coordinator needs `chapter_id`, a hospital user `hospital_id`). The last active admin
+    /// keeps the admin role (409).
+    #[schema(value_type = Option<crate::http::dto::RoleSchema>)]
+    pub role: Option<Role>,
+    /// The chapter (coordinators).
+    pub chapter_id: Option<Uuid>,
+    /// The hospital (hospital users).
+    pub hospital_id: Option<Uuid>,
 }
