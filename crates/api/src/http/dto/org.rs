@@ -147,7 +147,8 @@ impl UserOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// Username (unique).
+    /// Username (unique): 3–64 characters of `a-z 0-9 . _ -` after NFKC normalisation and
+    /// lower-casing, and stored so (`Demo.Admin` is `demo.admin`).
     pub username: String,
     /// At least 12 characters.
     pub password: String,
