@@ -121,6 +121,7 @@ pub fn test_settings(url: &str) -> Settings {
         login_throttle: hienmau_api::settings::ThrottleConfig {
             max_failures_per_username: 1_000,
             max_failures_per_address: 100_000,
+            max_failures_per_username_all_addresses: 100_000,
             hash_busy_percent: 100,
             ..defaults.login_throttle.clone()
         },

@@ -23,7 +23,7 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     /// The zone of calendar dates.
     pub timezone: String,
-    /// Access token lifetime.
+    /// Access token lifetime (1 to 1440 minutes: over 24 hours refuses to start).
     pub token_ttl_minutes: i64,
     /// Connection pool.
     pub pool: PoolConfig,
@@ -52,6 +52,9 @@ pub struct Settings {
     pub emergency: EmergencyConfig,
     /// Reads of the donor registry that show CCCDs and phones.
     pub registry: RegistryConfig,
+    /// Reverse proxies (CIDRs or addresses) whose `X-Forwarded-For` names the client for the
+    /// sign-in throttle; empty (the default) believes no one and uses the peer's address.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Settings {
@@ -74,6 +77,7 @@ impl Default for Settings {
             idempotency_retention_hours: 7 * 24,
             emergency: EmergencyConfig::default(),
             registry: RegistryConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -104,9 +108,10 @@ impl Default for PoolConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottleConfig {
-    /// Failures allowed per username within the window.
+    /// Failures allowed per username from one client address within the window (the check
+    /// happens before the password is hashed, however many attempts arrive at once).
     pub max_failures_per_username: u32,
-    /// Failures allowed per client address within the window.
+    /// Failures allowed per client address within the window, whatever the usernames.
     pub max_failures_per_address: u32,
     /// The window.
     pub window_seconds: u64,
@@ -115,6 +120,9 @@ pub struct ThrottleConfig {
     /// The share of the time (1–100) hashing may keep under a flood of sign-ins (see
     /// [`crate::http::limits::WorkGate`]).
     pub hash_busy_percent: u32,
+    /// Failures allowed per username within the window from all addresses together: a
+    /// ceiling on guessing spread over many addresses. The counts are kept per instance.
+    pub max_failures_per_username_all_addresses: u32,
 }
 
 impl Default for ThrottleConfig {
@@ -125,6 +133,7 @@ impl Default for ThrottleConfig {
             window_seconds: 60,
             max_concurrent_hashes: 1,
             hash_busy_percent: 25,
+            max_failures_per_username_all_addresses: 100,
         }
     }
 }
@@ -248,7 +257,7 @@ impl Default for RegistryConfig {
 
 /// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
 /// and `HIENMAU_TIMEZONE` are read as raw strings instead).
-const ENV_SETTINGS: [&str; 13] = [
+const ENV_SETTINGS: [&str; 14] = [
     "database_url",
     "token_ttl_minutes",
     "pool",
@@ -262,6 +271,7 @@ const ENV_SETTINGS: [&str; 13] = [
     "idempotency_retention_hours",
     "emergency",
     "registry",
+    "trusted_proxies",
 ];
 
 /// Why settings could not be loaded.

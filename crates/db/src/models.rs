@@ -49,9 +49,12 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Carried in the user's tokens; a token of another version is refused.
+    pub token_version: i32,
 }
 
-/// A new user: the columns a caller sets (`disabled` starts false, the column's default).
+/// A new user: the columns a caller sets (`disabled` starts false and `token_version` 0, the
+/// columns' defaults).
 #[derive(Debug, Clone, PartialEq, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser {
@@ -72,6 +75,12 @@ pub struct UserChanges {
     pub password_hash: Option<String>,
     pub disabled: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
+    pub role: Option<String>,
+    /// `Some(None)` clears the chapter.
+    pub chapter_id: Option<Option<String>>,
+    /// `Some(None)` clears the hospital.
+    pub hospital_id: Option<Option<String>>,
+    pub token_version: Option<i32>,
 }
 
 /// A hospital system's API key (only its hash is stored).

@@ -32,6 +32,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        token_version -> Integer,
     }
 }
 

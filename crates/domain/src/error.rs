@@ -48,4 +48,8 @@ pub enum DomainError {
     /// or not exactly one of `min_days` (at least 1) and `permanent`; the string says why.
     #[error("invalid deferral reasons: {0}")]
     InvalidDeferralReasons(String),
+    /// A username that breaks the rule of [`crate::username`]; the string says why (never the
+    /// name itself).
+    #[error("invalid username: {0}")]
+    InvalidUsername(String),
 }

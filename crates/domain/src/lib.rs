@@ -79,6 +79,7 @@ pub mod ids;
 pub mod person;
 pub mod roles;
 pub mod text;
+pub mod username;
 
 pub use blood::{compatibility, donor_groups_for, Abo, BloodGroup, Component, Match};
 pub use calendar::Zone;
@@ -95,3 +96,4 @@ pub use ids::{NationalId, PhoneNumber};
 pub use person::{age_on, Sex};
 pub use roles::Role;
 pub use text::{fold, fold_words};
+pub use username::Username;

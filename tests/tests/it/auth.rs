@@ -72,6 +72,7 @@ backend_tests! {
             hospital_id: None,
             iat: now - 7200,
             exp: now - 3600,
+            tv: 0,
         }).unwrap();
         app.get("/api/v1/chapters", &expired).expect_problem(401, "unauthorized");
         // The same claims, still valid, work: the refusal above was the expiry.
@@ -82,6 +83,7 @@ backend_tests! {
             hospital_id: None,
             iat: now,
             exp: now + 600,
+            tv: 0,
         }).unwrap();
         app.get("/api/v1/chapters", &fresh).expect(200);
     }

@@ -371,7 +371,7 @@ backend_tests! {
         // Keys belong to their user: another user's same key is a new request (refused here
         // by the interval, which proves it was judged).
         let chapter = app.get(&format!("/api/v1/drives/{dr}"), &admin).expect(200)["chapter_id"].as_str().unwrap().to_owned();
-        let (_, co) = app.user("co", "coordinator", Some(&chapter), None);
+        let (_, co) = app.user("coord", "coordinator", Some(&chapter), None);
         refused(&app.call_with("POST", &path, Some(&co), Some(&body), &[("Idempotency-Key", "k-1")]), "interval", Some("2024-06-30"));
         // A failed request records nothing: its retry is judged afresh.
         let y = donor(app, json!({ "full_name": "Y" }));

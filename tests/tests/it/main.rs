@@ -38,5 +38,6 @@ mod registry_reads;
 mod reports;
 mod request_log;
 mod responses;
+mod signin;
 mod smoke;
 mod tokens;

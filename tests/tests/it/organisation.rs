@@ -165,22 +165,22 @@ backend_tests! {
         };
         // A coordinator without a chapter.
         let body = app.post("/api/v1/users", a, json!({
-            "username": "c2", "password": "long enough pw", "role": "coordinator",
+            "username": "coord2", "password": "long enough pw", "role": "coordinator",
         })).expect_problem(422, "invalid_request");
         assert_eq!(field_of(body), ["chapter_id"]);
         // A hospital user without a hospital.
         let body = app.post("/api/v1/users", a, json!({
-            "username": "h2", "password": "long enough pw", "role": "hospital",
+            "username": "hosp2", "password": "long enough pw", "role": "hospital",
         })).expect_problem(422, "invalid_request");
         assert_eq!(field_of(body), ["hospital_id"]);
         // A password under 12 characters.
         let body = app.post("/api/v1/users", a, json!({
-            "username": "h3", "password": "elevenchars", "role": "honors",
+            "username": "hon3", "password": "elevenchars", "role": "honors",
         })).expect_problem(422, "invalid_request");
         assert_eq!(field_of(body), ["password"]);
         // An unknown chapter.
         let body = app.post("/api/v1/users", a, json!({
-            "username": "c3", "password": "long enough pw", "role": "coordinator", "chapter_id": uuid::Uuid::new_v4(),
+            "username": "coord3", "password": "long enough pw", "role": "coordinator", "chapter_id": uuid::Uuid::new_v4(),
         })).expect_problem(422, "invalid_request");
         assert_eq!(field_of(body), ["chapter_id"]);
         // An unknown role is an unknown enum value: 400.

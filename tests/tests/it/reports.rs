@@ -464,7 +464,7 @@ backend_tests! {
     fn parameters_and_roles(app) {
         let root = app.chapter("Tỉnh", None);
         let h = app.hospital("Bệnh viện");
-        let (_, hospital) = app.user("h1", "hospital", None, Some(&h));
+        let (_, hospital) = app.user("hosp1", "hospital", None, Some(&h));
         let (_, honors) = app.user("honors1", "honors", None, None);
         let (_, co) = app.user("co1", "coordinator", Some(&root), None);
         app.get("/api/v1/reports/annual?year=2023", &hospital).expect_problem(403, "forbidden");

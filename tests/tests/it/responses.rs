@@ -147,7 +147,7 @@ backend_tests! {
         let refusals = [
             ("401", app.call("GET", "/api/v1/donors", None, None)),
             ("401 bad", app.get("/api/v1/donors", "bad")),
-            ("403", app.get("/api/v1/users", &app.user("h", "honors", None, None).1)),
+            ("403", app.get("/api/v1/users", &app.user("hon", "honors", None, None).1)),
             ("404 route", app.get("/api/v1/nothing-here", &admin)),
             ("404 object", app.get(&format!("/api/v1/donors/{}", uuid::Uuid::new_v4()), &admin)),
             ("405", app.call("DELETE", "/api/v1/donors", Some(&admin), None)),

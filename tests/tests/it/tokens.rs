@@ -51,9 +51,9 @@ fn sign_hs256_with_header(header: &Value, claims: &Value, key: &[u8]) -> String 
     format!("{message}.{sig}")
 }
 
-/// Claims as the server issues them, for `sub` with `role`.
+/// Claims as the server issues them, for `sub` with `role` (token version 0, a new user's).
 fn claims(sub: &str, role: &str) -> Value {
-    json!({ "sub": sub, "role": role, "iat": now(), "exp": now() + 600 })
+    json!({ "sub": sub, "role": role, "iat": now(), "exp": now() + 600, "tv": 0 })
 }
 
 /// Asserts a 401 problem for `authorization` (the raw header value; None sends none).
@@ -156,17 +156,27 @@ backend_tests! {
         refused(app, Some(&format!("Bearer {none}.{}.{}", parts[1], parts[2])), "header swapped");
 
         // Expired beyond the 5 s leeway; not expired but missing exp / sub / iat.
-        let expired = json!({ "sub": honors_id, "role": "honors", "iat": now() - 3600, "exp": now() - 30 });
+        let expired = json!({ "sub": honors_id, "role": "honors", "iat": now() - 3600, "exp": now() - 30, "tv": 0 });
         refused(app, Some(&format!("Bearer {}", sign(Algorithm::HS256, &key, &expired))), "expired");
-        for missing in ["exp", "sub", "iat"] {
+        for missing in ["exp", "sub", "iat", "tv"] {
             let mut c = good.clone();
             c.as_object_mut().unwrap().remove(missing);
             refused(app, Some(&format!("Bearer {}", sign(Algorithm::HS256, &key, &c))), &format!("no {missing}"));
         }
         // A correctly signed token within the leeway still works (the check above is not
         // refusing everything).
-        let fresh = json!({ "sub": honors_id, "role": "honors", "iat": now() - 3600, "exp": now() + 2 });
+        let fresh = json!({ "sub": honors_id, "role": "honors", "iat": now() - 3600, "exp": now() + 2, "tv": 0 });
         app.get("/api/v1/donors", &sign(Algorithm::HS256, &key, &fresh)).expect(200);
+        // A correctly signed token of another token version (one the user never had, or had
+        // before a password change) is refused.
+        for tv in [1, -1, 7] {
+            let mut c = good.clone();
+            c["tv"] = json!(tv);
+            refused(app, Some(&format!("Bearer {}", sign(Algorithm::HS256, &key, &c))), &format!("tv {tv}"));
+        }
+        let mut c = good.clone();
+        c["tv"] = json!("0");
+        refused(app, Some(&format!("Bearer {}", sign(Algorithm::HS256, &key, &c))), "tv as text");
 
         // Garbage, wrong scheme, empty.
         refused(app, None, "no header");
@@ -191,10 +201,13 @@ backend_tests! {
         app.patch(&format!("/api/v1/users/{id}"), app.admin(), json!({ "disabled": true }))
             .expect(200);
         refused(app, Some(&format!("Bearer {token}")), "disabled user's token");
-        // Re-enabled: the same token works again (it was never the token that was bad).
+        // Re-enabled: the token from before the disable stays dead (whoever held it when the
+        // account was disabled must not get it back); a new sign-in works.
         app.patch(&format!("/api/v1/users/{id}"), app.admin(), json!({ "disabled": false }))
             .expect(200);
-        app.get("/api/v1/donors", &token).expect(200);
+        refused(app, Some(&format!("Bearer {token}")), "token from before a disable");
+        let fresh = app.login("coord.soon.gone", hienmau_tests::PASSWORD);
+        app.get("/api/v1/donors", &fresh).expect(200);
 
         let hospital = app.hospital("Bệnh viện Khóa");
         let created = app
@@ -214,6 +227,113 @@ backend_tests! {
         other.replace_range(other.len() - 1.., last);
         app.get("/api/v1/emergency-requests", &other).expect_problem(401, "unauthorized");
     }
+
+    fn a_token_from_before_a_password_reset_is_401(app) {
+        let (id, token) = app.user("reset.me", "honors", None, None);
+        let other = app.login("reset.me", hienmau_tests::PASSWORD);
+        app.get("/api/v1/donors", &token).expect(200);
+        app.patch(&format!("/api/v1/users/{id}"), app.admin(), json!({ "password": "a brand new passphrase" }))
+            .expect(200);
+        refused(app, Some(&format!("Bearer {token}")), "token from before a reset");
+        refused(app, Some(&format!("Bearer {other}")), "another token from before a reset");
+        let fresh = app.login("reset.me", "a brand new passphrase");
+        app.get("/api/v1/donors", &fresh).expect(200);
+        // A change that revokes nothing (enabling an enabled user) leaves tokens alone.
+        app.patch(&format!("/api/v1/users/{id}"), app.admin(), json!({ "disabled": false }))
+            .expect(200);
+        app.get("/api/v1/donors", &fresh).expect(200);
+    }
+
+    fn a_token_from_before_a_role_change_is_401(app) {
+        let chapter = app.chapter("Hội Chữ thập đỏ xã Vai", None);
+        let (id, token) = app.user("changing.role", "honors", None, None);
+        app.get("/api/v1/donors", &token).expect(200);
+        let path = format!("/api/v1/users/{id}");
+        // A coordinator needs a chapter: refused, and nothing changed.
+        let body = app.patch(&path, app.admin(), json!({ "role": "coordinator" }))
+            .expect_problem(422, "invalid_request");
+        assert_eq!(body["errors"][0]["field"], "chapter_id", "{body}");
+        app.get("/api/v1/donors", &token).expect(200);
+        let changed = app.patch(&path, app.admin(), json!({ "role": "coordinator", "chapter_id": chapter }))
+            .expect(200);
+        assert_eq!(changed["role"], "coordinator");
+        assert_eq!(changed["chapter_id"], chapter.as_str());
+        refused(app, Some(&format!("Bearer {token}")), "token from before a role change");
+        let fresh = app.login("changing.role", hienmau_tests::PASSWORD);
+        app.get("/api/v1/chapters", &fresh).expect(200);
+        // Back to honors: the chapter goes with the old role, and the token with it.
+        let changed = app.patch(&path, app.admin(), json!({ "role": "honors" })).expect(200);
+        assert_eq!(changed["chapter_id"], Value::Null);
+        refused(app, Some(&format!("Bearer {fresh}")), "token from before the second change");
+    }
+}
+
+#[test]
+fn a_token_lifetime_over_a_day_is_refused_naming_the_setting() {
+    let db = TestDatabase::sqlite();
+    for minutes in [1441, 1500, 0, -5] {
+        let mut settings = test_settings(&db.url);
+        settings.token_ttl_minutes = minutes;
+        let err = hienmau_api::http::startup::build_state(settings)
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("token_ttl_minutes"),
+            "{minutes}: {err}"
+        );
+    }
+    for minutes in [1, 60, 1440] {
+        let mut settings = test_settings(&db.url);
+        settings.token_ttl_minutes = minutes;
+        assert!(
+            hienmau_api::http::startup::build_state(settings).is_ok(),
+            "{minutes}"
+        );
+    }
+    // The real program, from the environment.
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value, named) in [
+        ("HIENMAU_TOKEN_TTL_MINUTES", "1500", "token_ttl_minutes"),
+        (
+            "HIENMAU_TRUSTED_PROXIES",
+            "[\"10.0.0/8\"]",
+            "trusted_proxies",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .arg("migrate")
+            .current_dir(dir.path())
+            .env_clear()
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/h.db", dir.path().display()),
+            )
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{var}={value} started");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(named), "{var}: {err}");
+    }
+}
+
+#[test]
+fn a_bad_trusted_proxy_is_refused_naming_the_setting() {
+    let db = TestDatabase::sqlite();
+    for bad in ["10.0.0/8", "10.0.0.0/33", "proxy.example", ""] {
+        let mut settings = test_settings(&db.url);
+        settings.trusted_proxies = vec!["127.0.0.1/32".to_owned(), bad.to_owned()];
+        let err = hienmau_api::http::startup::build_state(settings)
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string().contains("trusted_proxies"),
+            "{bad:?}: {err}"
+        );
+    }
+    let mut settings = test_settings(&db.url);
+    settings.trusted_proxies = vec!["10.0.0.0/8".to_owned(), "::1".to_owned()];
+    assert!(hienmau_api::http::startup::build_state(settings).is_ok());
 }
 
 #[test]

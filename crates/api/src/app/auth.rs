@@ -13,14 +13,17 @@ use crate::app::audit::{self, AuditRecord};
 use crate::app::error::AppError;
 use crate::app::validate::forbidden_in_text;
 
-/// Longer usernames cannot exist (sign-in treats them as unknown).
+/// Longer names are looked up as nobody (no account can have one).
 const MAX_USERNAME_CHARS: usize = 256;
 
-/// The username a sign-in gave.
+/// The username a sign-in gave, as names are compared: NFKC-normalised and lower-cased
+/// ([`hienmau_domain::username::normalise`]), so `Demo.Admin` signs in as `demo.admin` and
+/// counts against its throttle. A name that no account may be created with (a Cyrillic
+/// look-alike, say) is simply nobody's: the same 401 as an unknown user.
 #[derive(Debug, Clone)]
 pub struct SignInName {
-    /// A bounded copy with the characters no text may hold replaced: what logs, throttling
-    /// and the audit log keep. For a name an account can have, the name itself.
+    /// The normalised name, bounded, with the characters no text may hold replaced: what is
+    /// looked up, and what logs, throttling and the audit log keep.
     pub shown: String,
     /// False for a name no account can have (control characters, which PostgreSQL refuses in
     /// text, or over 256 characters): it is looked up as nobody.
@@ -30,9 +33,12 @@ pub struct SignInName {
 impl SignInName {
     /// Reads the name as given.
     pub fn new(given: &str) -> Self {
-        let plausible =
-            given.chars().count() <= MAX_USERNAME_CHARS && !given.chars().any(forbidden_in_text);
-        let shown = given
+        let bounded: String = given.chars().take(MAX_USERNAME_CHARS + 1).collect();
+        let normal = hienmau_domain::username::normalise(&bounded);
+        let plausible = given.chars().count() <= MAX_USERNAME_CHARS
+            && normal.chars().count() <= MAX_USERNAME_CHARS
+            && !normal.chars().any(forbidden_in_text);
+        let shown = normal
             .chars()
             .take(MAX_USERNAME_CHARS)
             .map(|c| if forbidden_in_text(c) { '\u{FFFD}' } else { c })
@@ -57,6 +63,8 @@ pub struct Attempt {
     pub name: SignInName,
     /// The caller's address.
     pub address: String,
+    /// The HTTP request's id (`X-Request-Id`), kept in the audit entry.
+    pub http_request_id: Option<String>,
     /// The account signed in to: [`account`]'s answer when the password matched, else None.
     pub account: Option<User>,
 }
@@ -72,6 +80,8 @@ pub struct SignedIn {
     pub chapter_id: Option<String>,
     /// A hospital user's hospital.
     pub hospital_id: Option<String>,
+    /// The user's token version, which the token carries.
+    pub token_version: i32,
 }
 
 /// Records the attempt in the audit log (and the service log); the signed-in account, or None
@@ -80,26 +90,33 @@ pub fn finish(tx: &mut DbConn, attempt: Attempt) -> Result<Option<SignedIn>, App
     let Attempt {
         name,
         address,
+        http_request_id,
         account,
     } = attempt;
     let username = name.shown;
     let detail = serde_json::json!({ "username": username, "address": address });
     let Some(user) = account else {
         tracing::info!(%username, %address, outcome = "failure", "sign-in");
-        audit::append(tx, AuditRecord::system("sign_in_failed", detail))?;
+        audit::append(
+            tx,
+            AuditRecord::system("sign_in_failed", detail).http_request(http_request_id),
+        )?;
         return Ok(None);
     };
     let role = Role::parse(&user.role).map_err(|_| AppError::internal("stored role"))?;
     tracing::info!(%username, %address, user_id = %user.id, outcome = "success", "sign-in");
     audit::append(
         tx,
-        AuditRecord::system("sign_in", detail).by_user(Some(user.id.clone())),
+        AuditRecord::system("sign_in", detail)
+            .by_user(Some(user.id.clone()))
+            .http_request(http_request_id),
     )?;
     Ok(Some(SignedIn {
         user_id: user.id,
         role,
         chapter_id: user.chapter_id,
         hospital_id: user.hospital_id,
+        token_version: user.token_version,
     }))
 }
 
@@ -111,7 +128,10 @@ mod tests {
     fn names_no_account_can_have_are_nobody_and_shown_bounded() {
         let cases: &[(&str, bool, &str)] = &[
             ("admin", true, "admin"),
+            ("Demo.Admin", true, "demo.admin"),
+            (" ｄｅｍｏ.ａｄｍｉｎ ", true, "demo.admin"),
             ("điều-phối", true, "điều-phối"),
+            ("ĐIỀU-PHỐI", true, "điều-phối"),
             ("ad\u{0}min", false, "ad\u{FFFD}min"),
             ("a\u{202E}b", false, "a\u{FFFD}b"),
         ];

@@ -8,7 +8,7 @@
 use hienmau_db::models::{self, Chapter, Hospital, User, UserChanges};
 use hienmau_db::repo::{chapters, hospitals, users, Page};
 use hienmau_db::{DbConn, DbError};
-use hienmau_domain::Role;
+use hienmau_domain::{Role, Username};
 
 use crate::app::audit::{self, AuditRecord};
 use crate::app::error::{AppError, FieldError};
@@ -133,7 +133,8 @@ pub fn list_users(
 /// A new account as given, its password in clear.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
-    /// Username (unique); surrounding spaces are dropped.
+    /// Username (unique): stored NFKC-normalised and lower-cased, then 3–64 characters of
+    /// `a-z 0-9 . _ -` ([`hienmau_domain::username`]).
     pub username: String,
     /// The password.
     pub password: String,
@@ -150,7 +151,11 @@ impl NewAccount {
     /// [`NewAccount::password`] after [`check_new_user`] accepted it).
     pub fn with_hash(self, password_hash: String) -> NewUserCommand {
         NewUserCommand {
-            username: self.username.trim().to_owned(),
+            // Stored in its normal spelling; a name that is not a username stays as given, for
+            // [`create_user`] to refuse.
+            username: Username::parse(&self.username)
+                .map(Username::into_string)
+                .unwrap_or(self.username),
             password_hash,
             role: self.role,
             chapter_id: self.chapter_id,
@@ -191,7 +196,7 @@ pub enum CreatedBy<'a> {
 /// chapter or hospital its role requires. Every fault is reported at once.
 pub fn check_new_user(account: &NewAccount) -> Result<(), AppError> {
     let mut errors = Vec::new();
-    check_username(account.username.trim(), &mut errors);
+    check_username(&account.username, &mut errors);
     check_password(&account.password, &mut errors);
     check_binding(
         account.role,
@@ -219,20 +224,13 @@ pub fn create_user(
         &mut errors,
     );
     AppError::check(errors)?;
-    if let Some(c) = &cmd.chapter_id {
-        if chapters::find(tx, c)?.is_none() {
-            return Err(AppError::field("chapter_id", "no such chapter"));
-        }
-    }
-    if let Some(h) = &cmd.hospital_id {
-        if hospitals::find(tx, h)?.is_none() {
-            return Err(AppError::field("hospital_id", "no such hospital"));
-        }
-    }
+    check_bound_to_existing(tx, cmd.chapter_id.as_deref(), cmd.hospital_id.as_deref())?;
     let now = hienmau_db::now();
+    let username =
+        Username::parse(&cmd.username).map_err(|e| AppError::field("username", e.to_string()))?;
     let row = models::NewUser {
         id: hienmau_db::new_id(),
-        username: cmd.username,
+        username: username.into_string(),
         password_hash: cmd.password_hash,
         role: cmd.role.as_str().to_owned(),
         chapter_id: cmd.chapter_id,
@@ -267,6 +265,13 @@ pub struct UserUpdate {
     pub disabled: Option<bool>,
     /// A new password's hash, made by the caller after [`check_password`] accepted it.
     pub password_hash: Option<String>,
+    /// A new role. The chapter and hospital the old role was bound to are dropped unless
+    /// given again.
+    pub role: Option<Role>,
+    /// The chapter (coordinators).
+    pub chapter_id: Option<String>,
+    /// The hospital (hospital users).
+    pub hospital_id: Option<String>,
 }
 
 /// The password rule, for a caller about to hash a new password.
@@ -276,17 +281,59 @@ pub fn check_new_password(password: &str) -> Result<(), AppError> {
     AppError::check(errors)
 }
 
-/// Disables, enables or resets the password of an account; not found when there is none.
+/// Disables, enables, resets the password of or changes the role of an account; not found
+/// when there is none. Any of these bumps the account's token version, so that every token
+/// issued before stops working. The last active admin can be neither disabled nor given
+/// another role (conflict): nobody could then manage accounts.
 pub fn update_user(
     tx: &mut DbConn,
     actor: &Actor,
     id: &str,
     update: UserUpdate,
 ) -> Result<User, AppError> {
+    if update.disabled.is_some() || update.role.is_some() {
+        users::lock_admins(tx)?;
+    }
+    let current = users::find(tx, id)?.ok_or(AppError::NotFound)?;
+    let current_role = Role::parse(&current.role).map_err(|_| AppError::internal("stored role"))?;
+    let role = update.role.unwrap_or(current_role);
+    let role_changed = role != current_role;
+    let kept = |given: Option<String>, now: &Option<String>| {
+        given.or_else(|| (!role_changed).then(|| now.clone()).flatten())
+    };
+    let chapter_id = kept(update.chapter_id, &current.chapter_id);
+    let hospital_id = kept(update.hospital_id, &current.hospital_id);
+    let mut errors = Vec::new();
+    check_binding(
+        role,
+        chapter_id.as_deref(),
+        hospital_id.as_deref(),
+        &mut errors,
+    );
+    AppError::check(errors)?;
+    check_bound_to_existing(tx, chapter_id.as_deref(), hospital_id.as_deref())?;
+    let disabled_changed = update.disabled.is_some_and(|d| d != current.disabled);
+    if current_role == Role::Admin && !current.disabled {
+        let leaves_admins = update.disabled == Some(true) || role_changed;
+        if leaves_admins && users::count_active_admins(tx)? <= 1 {
+            return Err(AppError::conflict(if role_changed {
+                "the last active admin cannot be given another role"
+            } else {
+                "the last active admin cannot be disabled"
+            }));
+        }
+    }
+    let binding_changed =
+        role_changed || chapter_id != current.chapter_id || hospital_id != current.hospital_id;
+    let revokes = update.password_hash.is_some() || disabled_changed || binding_changed;
     let changes = UserChanges {
         password_hash: update.password_hash,
         disabled: update.disabled,
         updated_at: Some(hienmau_db::now()),
+        role: role_changed.then(|| role.as_str().to_owned()),
+        chapter_id: binding_changed.then(|| chapter_id.clone()),
+        hospital_id: binding_changed.then(|| hospital_id.clone()),
+        token_version: revokes.then(|| current.token_version.wrapping_add(1)),
     };
     let row = users::update(tx, id, &changes).map_err(|e| match e {
         DbError::NotFound => AppError::NotFound,
@@ -301,24 +348,39 @@ pub fn update_user(
                 "user_id": id,
                 "disabled": changes.disabled,
                 "password_reset": changes.password_hash.is_some(),
+                "role": changes.role,
+                "chapter_id": changes.chapter_id,
+                "hospital_id": changes.hospital_id,
+                "tokens_revoked": revokes,
             }),
         ),
     )?;
     Ok(row)
 }
 
-/// A username is 1–64 characters, without whitespace or control characters.
+/// The chapter and hospital an account is bound to exist.
+fn check_bound_to_existing(
+    tx: &mut DbConn,
+    chapter_id: Option<&str>,
+    hospital_id: Option<&str>,
+) -> Result<(), AppError> {
+    if let Some(c) = chapter_id {
+        if chapters::find(tx, c)?.is_none() {
+            return Err(AppError::field("chapter_id", "no such chapter"));
+        }
+    }
+    if let Some(h) = hospital_id {
+        if hospitals::find(tx, h)?.is_none() {
+            return Err(AppError::field("hospital_id", "no such hospital"));
+        }
+    }
+    Ok(())
+}
+
+/// The username rule ([`hienmau_domain::username`]).
 fn check_username(username: &str, errors: &mut Vec<FieldError>) {
-    if username.is_empty() || username.chars().count() > 64 {
-        errors.push(FieldError::new("username", "must be 1 to 64 characters"));
-    } else if username
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control())
-    {
-        errors.push(FieldError::new(
-            "username",
-            "must not contain spaces or control characters",
-        ));
+    if let Err(e) = Username::parse(username) {
+        errors.push(FieldError::new("username", e.to_string()));
     }
 }
 
@@ -405,8 +467,14 @@ mod tests {
                 account("admin", &"p".repeat(1025), Role::Admin),
                 &["password"],
             ),
-            (account("c", good, Role::Coordinator), &["chapter_id"]),
-            (account("h", good, Role::Hospital), &["hospital_id"]),
+            (account("coord", good, Role::Coordinator), &["chapter_id"]),
+            (account("hosp", good, Role::Hospital), &["hospital_id"]),
+            (account("ab", good, Role::Admin), &["username"]),
+            (account("Demo.Admin", good, Role::Admin), &[]),
+            (
+                account("dem\u{043E}.admin", good, Role::Admin),
+                &["username"],
+            ),
             (
                 NewAccount {
                     chapter_id: Some("c".to_owned()),
@@ -422,9 +490,11 @@ mod tests {
     }
 
     #[test]
-    fn the_command_keeps_the_trimmed_username() {
+    fn the_command_keeps_the_normal_spelling_of_the_username() {
         let cmd = account(" admin ", "twelve chars", Role::Admin).with_hash("h".to_owned());
         assert_eq!(cmd.username, "admin");
+        let cmd = account(" Demo.Admin ", "twelve chars", Role::Admin).with_hash("h".to_owned());
+        assert_eq!(cmd.username, "demo.admin");
         assert_eq!(cmd.password_hash, "h");
     }
 }

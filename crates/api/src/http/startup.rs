@@ -74,8 +74,12 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
     }
     let spool_dir = crate::http::stream::spool_dir(&settings.abuse, &url)
         .map_err(|e| StartupError::Config(format!("abuse.{e}")))?;
+    let ttl_seconds = crate::http::auth::jwt::ttl_seconds(settings.token_ttl_minutes)
+        .map_err(StartupError::Config)?;
+    let proxies = crate::http::auth::client::TrustedProxies::parse(&settings.trusted_proxies)
+        .map_err(StartupError::Config)?;
     let secret = jwt_secret(&settings, &url)?;
-    let jwt = JwtKeys::new(secret.as_bytes(), settings.token_ttl_minutes.max(1) * 60)
+    let jwt = JwtKeys::new(secret.as_bytes(), ttl_seconds)
         .map_err(|e| StartupError::Config(format!("HIENMAU_JWT_SECRET: {e}")))?;
     let pool = hienmau_db::open_pool(&url, &pool_settings(&settings));
     let in_flight = Arc::new(crate::http::limits::InFlight::default());
@@ -90,7 +94,7 @@ pub fn build_state(settings: Settings) -> Result<AppState, StartupError> {
         zone,
         jwt: Arc::new(jwt),
         hasher: Arc::new(hasher),
-        throttle: Arc::new(LoginThrottle::new(settings.login_throttle.clone())),
+        throttle: Arc::new(LoginThrottle::new(settings.login_throttle.clone(), proxies)),
         limiter: Arc::new(crate::http::limits::ExpensiveLimiter::new(&settings.abuse)),
         gate: Arc::new(
             crate::http::limits::WorkGate::expensive(&settings.abuse)

@@ -72,3 +72,27 @@ pub fn find_with_chapter(
         .first(conn)
         .optional()?)
 }
+
+/// Serialises, for the rest of the write transaction, the changes that may leave no active
+/// admin (disabling one, giving one another role): two admins disabling each other at once
+/// must not both see the other still active.
+pub fn lock_admins(conn: &mut DbConn) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        // A transaction-scoped advisory lock: the second transaction waits for the first to
+        // commit, and its next statement sees that commit (READ COMMITTED).
+        DbConn::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(7370233000011)")?,
+        // Write transactions begin IMMEDIATE: this one already holds the only write lock.
+        DbConn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
+/// How many admins are enabled.
+pub fn count_active_admins(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::disabled.eq(false))
+        .count()
+        .get_result(conn)?)
+}

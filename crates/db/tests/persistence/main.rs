@@ -16,3 +16,4 @@ mod migrations;
 mod queries;
 mod roundtrip;
 mod transactions;
+mod usernames;

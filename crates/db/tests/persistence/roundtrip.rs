@@ -64,6 +64,7 @@ fn every_table_round_trips() {
                 disabled: false,
                 created_at: t,
                 updated_at: t,
+                token_version: 0,
             }
         );
         assert_eq!(users::find(conn, &u.id).expect("find"), Some(u.clone()));

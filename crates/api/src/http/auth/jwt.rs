@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::http::auth::Role;
 
 /// What a token says. The role and scope are informative: every request re-reads the user, so
-/// a disabled user or a changed role takes effect at once.
+/// a disabled user or a changed role takes effect at once, and a token whose `tv` is not the
+/// user's token version (bumped by a password change, a disable, a re-enable or a role change)
+/// is refused.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
     /// The user id.
@@ -23,6 +25,9 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
+    /// The user's token version when the token was issued. Required: a token without one
+    /// (issued before versions existed) is refused.
+    pub tv: i32,
 }
 
 /// Keys and validation rules, built once at start.
@@ -32,6 +37,21 @@ pub struct JwtKeys {
     validation: Validation,
     /// Token lifetime in seconds.
     pub ttl_seconds: i64,
+}
+
+/// The longest token lifetime accepted (24 hours): a stolen token must not outlive a day.
+pub const MAX_TTL_MINUTES: i64 = 24 * 60;
+
+/// The token lifetime in seconds from the `token_ttl_minutes` setting: 1 to
+/// [`MAX_TTL_MINUTES`], else an error naming the setting.
+pub fn ttl_seconds(minutes: i64) -> Result<i64, String> {
+    if (1..=MAX_TTL_MINUTES).contains(&minutes) {
+        Ok(minutes * 60)
+    } else {
+        Err(format!(
+            "token_ttl_minutes: must be between 1 and {MAX_TTL_MINUTES} (24 hours), not {minutes}"
+        ))
+    }
 }
 
 /// The smallest secret accepted: HS256 wants at least 256 bits of key.
@@ -50,6 +70,7 @@ impl JwtKeys {
         validation.leeway = 5;
         validation.validate_exp = true;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        // `tv` is required by the Claims type itself (no serde default).
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),

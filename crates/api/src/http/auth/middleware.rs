@@ -109,7 +109,8 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Actor, ApiE
         .db(move |conn| {
             let (user, chapter) = hienmau_db::repo::users::find_with_chapter(conn, &claims.sub)?
                 .ok_or(ApiError::Unauthorized)?;
-            if user.disabled {
+            // A token from before a password change, a disable, a re-enable or a role change.
+            if user.disabled || user.token_version != claims.tv {
                 return Err(ApiError::Unauthorized);
             }
             let role = Role::parse(&user.role)

@@ -6,6 +6,7 @@
 //! handler — `Actor::require_chapter`, `Actor::require_hospital` — and a violation
 //! answers 404, so the existence of another tenant's objects does not leak.
 
+pub mod client;
 pub mod jwt;
 pub mod middleware;
 pub mod password;

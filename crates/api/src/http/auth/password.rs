@@ -2,6 +2,7 @@
 //! ([`crate::background`]), through a [`WorkGate`] so that a flood of sign-ins cannot take all
 //! memory or all cores.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -17,6 +18,8 @@ pub struct Hasher {
     /// A hash of a random password, verified against when the user is unknown or disabled so
     /// that those answers take as long as a wrong password.
     dummy_hash: String,
+    /// Hashes computed or verified so far by this instance (what the sign-in throttle bounds).
+    performed: AtomicU64,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -62,12 +65,19 @@ impl Hasher {
             )
             .yielding_to(others),
             dummy_hash: hash_blocking("not a password anyone has: timing only")?,
+            performed: AtomicU64::new(0),
         })
+    }
+
+    /// How many hashes this hasher has computed or verified (tests and diagnostics).
+    pub fn performed(&self) -> u64 {
+        self.performed.load(Ordering::Relaxed)
     }
 
     /// Hashes on the blocking pool under the bound.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
         let _turn = self.gate.enter().await?;
+        self.performed.fetch_add(1, Ordering::Relaxed);
         crate::background::run("hash", move || hash_blocking(&password))
             .await?
             .map_err(ApiError::internal)
@@ -77,6 +87,7 @@ impl Hasher {
     /// and answers false, taking the same time.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
         let _turn = self.gate.enter().await?;
+        self.performed.fetch_add(1, Ordering::Relaxed);
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
         let ok = crate::background::run("hash", move || verify_blocking(&password, &hash)).await?;

@@ -39,6 +39,7 @@ impl TokenResponse {
             hospital_id: signed_in.hospital_id,
             iat: now,
             exp: now + jwt.ttl_seconds,
+            tv: signed_in.token_version,
         };
         Ok(Self {
             access_token: jwt.issue(&claims).map_err(ApiError::internal)?,

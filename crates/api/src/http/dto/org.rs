@@ -147,7 +147,8 @@ impl UserOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// Username (unique).
+    /// Username (unique): 3–64 characters of `a-z 0-9 . _ -` after NFKC normalisation and
+    /// lower-casing, and stored so (`Demo.Admin` is `demo.admin`).
     pub username: String,
     /// At least 12 characters.
     pub password: String,
@@ -180,4 +181,13 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
     /// A new password (at least 12 characters).
     pub password: Option<String>,
+    /// A new role. The user's chapter or hospital is dropped unless given again (a
+    /// coordinator needs `chapter_id`, a hospital user `hospital_id`). The last active admin
+    /// keeps the admin role (409).
+    #[schema(value_type = Option<crate::http::dto::RoleSchema>)]
+    pub role: Option<Role>,
+    /// The chapter (coordinators).
+    pub chapter_id: Option<Uuid>,
+    /// The hospital (hospital users).
+    pub hospital_id: Option<Uuid>,
 }

@@ -134,7 +134,8 @@ pub async fn create_user(
     Ok(HttpResponse::Created().json(UserOut::try_from(created)?))
 }
 
-/// Disables, enables or resets the password of a user (admin).
+/// Disables, enables, resets the password of or changes the role of a user (admin); the
+/// user's earlier tokens stop working.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "organisation", request_body = UserPatch,
     params(("id" = Uuid, Path, description = "User id")),
     security(("bearer" = [])),
@@ -142,7 +143,8 @@ pub async fn create_user(
         (status = 200, description = "Updated", body = UserOut),
         (status = 400, description = "Unreadable body or id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid password", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last active admin cannot be disabled or given another role", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid password, or a role without the chapter or hospital it needs", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_user(
     state: web::Data<AppState>,
@@ -150,7 +152,13 @@ pub async fn update_user(
     id: web::Path<Uuid>,
     body: Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let UserPatch { disabled, password } = body.into_inner();
+    let UserPatch {
+        disabled,
+        password,
+        role,
+        chapter_id,
+        hospital_id,
+    } = body.into_inner();
     let password_hash = match password {
         Some(p) => {
             org::check_new_password(&p)?;
@@ -162,6 +170,9 @@ pub async fn update_user(
     let update = UserUpdate {
         disabled,
         password_hash,
+        role,
+        chapter_id: chapter_id.map(|c| c.to_string()),
+        hospital_id: hospital_id.map(|h| h.to_string()),
     };
     let updated = state
         .write(move |tx| org::update_user(tx, &user, &id, update))
