@@ -48,6 +48,13 @@ pub struct Settings {
     /// lost an answer at a mountain site re-sends it when it next has a connection, often the
     /// next day). Older records are purged by a background task.
     pub idempotency_retention_hours: u32,
+    /// The key of the audit log's HMAC chain (at least 32 bytes and 128 bits of estimated
+    /// strength), kept outside the database. On SQLite, generated beside the database when
+    /// absent and the log holds no keyed entry; on PostgreSQL, required.
+    pub audit_key: Option<String>,
+    /// Keys the audit chain used before `audit_key` (env: comma-separated): the chain rotates
+    /// to `audit_key` at start when its key is one of these, and `audit verify` needs them.
+    pub audit_previous_keys: Vec<String>,
 }
 
 impl Default for Settings {
@@ -68,6 +75,8 @@ impl Default for Settings {
             cors_allowed_origins: Vec::new(),
             log: "info".to_owned(),
             idempotency_retention_hours: 7 * 24,
+            audit_key: None,
+            audit_previous_keys: Vec::new(),
         }
     }
 }
@@ -181,8 +190,9 @@ pub struct HonorsConfig {
     pub tiers: TierTable,
 }
 
-/// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
-/// and `HIENMAU_TIMEZONE` are read as raw strings instead).
+/// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`,
+/// `HIENMAU_TIMEZONE`, `HIENMAU_AUDIT_KEY` and `HIENMAU_AUDIT_PREVIOUS_KEYS` are read as raw
+/// strings instead).
 const ENV_SETTINGS: [&str; 11] = [
     "database_url",
     "token_ttl_minutes",
@@ -246,6 +256,17 @@ impl Settings {
         }
         if let Some(v) = env("HIENMAU_TIMEZONE").filter(|v| !v.is_empty()) {
             s.timezone = v;
+        }
+        if let Some(v) = env("HIENMAU_AUDIT_KEY").filter(|v| !v.is_empty()) {
+            s.audit_key = Some(v);
+        }
+        if let Some(v) = env("HIENMAU_AUDIT_PREVIOUS_KEYS").filter(|v| !v.is_empty()) {
+            s.audit_previous_keys = v
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         Ok(s)
     }
