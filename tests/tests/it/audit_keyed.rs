@@ -390,9 +390,7 @@ fn refuses_to_rekey_a_broken_unkeyed_log(db: TestDatabase) {
     .execute(&mut conn)
     .unwrap();
     let state = hienmau_api::http::startup::build_state(test_settings(&db.url)).unwrap();
-    let err = hienmau_api::http::startup::migrate(&state)
-        .err()
-        .expect("refused");
+    let err = hienmau_api::http::startup::migrate(&state).expect_err("refused");
     assert!(err.to_string().contains("not re-keyed"), "{err}");
     assert!(entries(&mut conn).iter().all(|e| e.key_fp.is_none()));
 }

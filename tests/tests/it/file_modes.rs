@@ -150,7 +150,7 @@ fn a_secret_file_readable_by_others_is_refused() {
         settings.audit_key = None;
         let refused = build_state(settings)
             .and_then(|s| migrate(&s).map_err(hienmau_api::http::startup::StartupError::Database));
-        let err = refused.err().expect("refused").to_string();
+        let err = refused.expect_err("refused").to_string();
         assert!(err.contains(&file.display().to_string()), "{err}");
         chmod(&file, 0o600);
     }
