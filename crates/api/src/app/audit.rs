@@ -429,6 +429,7 @@ pub fn verify(
         head: prev.and_then(|(seq, hash, _)| hash.map(|h| (seq, h))),
     })
 }
+
 /// Why the chain cannot be prepared at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
