@@ -262,6 +262,31 @@ backend_tests! {
             assert!(diesel::sql_query(&sql).execute(&mut conn).is_err(), "{sql} allowed");
         }
         assert!(verify(app, &[], &with_key(AUDIT_KEY)).0);
+        // An unkeyed entry (as written before keys) may be re-keyed once, changing nothing but
+        // its hash, link and key fingerprint.
+        let unkeyed = unkeyed_log(&mut conn, 1).pop().unwrap();
+        let where_ = format!("WHERE id = '{}'", unkeyed.id);
+        for sql in [
+            format!("UPDATE audit_log SET key_fp = 'abc', hash = 'x', detail = '{{}}' {where_}"),
+            format!("UPDATE audit_log SET hash = 'x' {where_}"),
+        ] {
+            assert!(diesel::sql_query(&sql).execute(&mut conn).is_err(), "{sql} allowed");
+        }
+        let rekey = format!("UPDATE audit_log SET key_fp = 'abc', hash = 'x', prev_hash = 'y' {where_}");
+        assert_eq!(diesel::sql_query(&rekey).execute(&mut conn).unwrap(), 1);
+        assert!(diesel::sql_query(&rekey).execute(&mut conn).is_err(), "re-keyed twice");
+    }
+
+    fn the_head_is_logged_as_an_anchor(app) {
+        activity(app);
+        let (ok, out) = hienmau(&app.db.url, &["migrate"], &[("HIENMAU_AUDIT_KEY", AUDIT_KEY), ("RUST_LOG", "info"), ("HIENMAU_LOG_FORMAT", "json")]);
+        assert!(ok, "{out}");
+        let line = out.lines().find(|l| l.contains("audit chain head")).unwrap_or_else(|| panic!("{out}"));
+        let (ok, verified) = verify(app, &[], &with_key(AUDIT_KEY));
+        assert!(ok, "{verified}");
+        let head = verified.split("head ").nth(1).unwrap().trim();
+        let (seq, hash) = head.split_once(':').unwrap();
+        assert!(line.contains(&format!("\"seq\":{seq}")) && line.contains(hash), "{line} / {head}");
     }
 }
 
