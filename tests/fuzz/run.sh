@@ -23,6 +23,7 @@ bin=${HIENMAU_BIN:-$root/target/debug/hienmau}
 max_examples=${FUZZ_MAX_EXAMPLES:-30}
 fuzz_timeout=${FUZZ_TIMEOUT:-600}
 secret="fuzz-secret-fuzz-secret-fuzz-secret-0123456789"
+audit_key="fuzz-audit-key-0123456789abcdefghijklmnopqrstuvwxyz"
 password="fuzz password correct horse"
 
 # schemathesis: CPython 3.11.7's ast module fails on schemathesis' largest module ("AST
@@ -67,6 +68,7 @@ fuzz_backend() {
   report="$root/target/fuzz/$name"
   rm -rf "$report"; mkdir -p "$report"
   export DATABASE_URL="$url" HIENMAU_BIND="127.0.0.1:$port" HIENMAU_JWT_SECRET="$secret"
+  export HIENMAU_AUDIT_KEY="$audit_key"
   # Sign-in throttling is tested elsewhere; keep it out of the fuzzer's way.
   export HIENMAU_LOGIN_THROTTLE__MAX_FAILURES_PER_USERNAME=1000000
   export HIENMAU_LOGIN_THROTTLE__MAX_FAILURES_PER_ADDRESS=1000000

@@ -19,6 +19,10 @@ use serde_json::{json, Value};
 /// A password every test user gets (the contract asks for 12 characters or more).
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The audit key of every test application (PostgreSQL requires one; on SQLite it keeps the
+/// key file out of the way). Commands run as child processes get it as `HIENMAU_AUDIT_KEY`.
+pub const AUDIT_KEY: &str = "test-audit-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+
 /// Generates `mod $name { fn sqlite(); fn postgres(); }` running `$body(&TestApp)` on each
 /// backend. The PostgreSQL test returns early (and says so) when `TEST_DATABASE_URL` is unset;
 /// CI always sets it.
@@ -118,6 +122,7 @@ pub fn test_settings(url: &str) -> Settings {
         database_url: url.to_owned(),
         bind: "127.0.0.1:0".to_owned(),
         jwt_secret: Some("test-secret-test-secret-test-secret-0123".to_owned()),
+        audit_key: Some(AUDIT_KEY.to_owned()),
         login_throttle: hienmau_api::settings::ThrottleConfig {
             max_failures_per_username: 1_000,
             max_failures_per_address: 100_000,

@@ -36,7 +36,14 @@ pub enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
-    /// Checks the audit log.
+    /// Checks the audit log's keyed hash chain.
+    ///
+    /// The chain is keyed with HIENMAU_AUDIT_KEY (on SQLite, when unset, the file
+    /// `<database>.audit-key`, generated at the first start). Keys rotate at start-up: start
+    /// any command (e.g. `hienmau migrate`) with the new key in HIENMAU_AUDIT_KEY and the old
+    /// one in HIENMAU_AUDIT_PREVIOUS_KEYS (comma-separated); an `audit_key_rotated` entry is
+    /// appended and the new key hashes every entry from it on. Keep the old keys: `verify`
+    /// needs every key the chain has used.
     Audit {
         /// What to do with the audit log.
         #[command(subcommand)]
@@ -53,8 +60,31 @@ pub enum Command {
 /// `hienmau audit …`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recomputes the hash chain; exits 1 naming the first changed, deleted or reordered entry.
-    Verify,
+    /// Recomputes the keyed hash chain (needs HIENMAU_AUDIT_KEY, and the earlier keys in
+    /// HIENMAU_AUDIT_PREVIOUS_KEYS after a rotation); exits 1 naming the first changed,
+    /// deleted, reordered or re-chained entry. Prints the head as SEQ:HASH: keep it elsewhere
+    /// and pass it later with --expect (the server also logs the head every hour).
+    Verify {
+        /// An anchor kept elsewhere: fails unless entry SEQ exists and has hash HASH
+        /// (repeatable).
+        #[arg(long, value_name = "SEQ:HASH", value_parser = parse_anchor)]
+        expect: Vec<(i64, String)>,
+    },
+}
+
+fn parse_anchor(s: &str) -> Result<(i64, String), String> {
+    let (seq, hash) = s
+        .split_once(':')
+        .ok_or("expected SEQ:HASH, e.g. 42:9f86d081884c7d65…")?;
+    let seq = seq
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| "SEQ must be an entry's sequence number")?;
+    let hash = hash.trim().to_ascii_lowercase();
+    if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("HASH must be 64 hexadecimal digits".to_owned());
+    }
+    Ok((seq, hash))
 }
 
 /// `hienmau user …`.
@@ -132,22 +162,8 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify,
-        } => {
-            startup::migrate(&state).map_err(|e| e.to_string())?;
-            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let report = crate::app::audit::verify(&mut conn).map_err(|e| e.to_string())?;
-            match report.broken {
-                None => {
-                    println!(
-                        "audit log intact: {} entries, hash chain verified",
-                        report.entries
-                    );
-                    Ok(())
-                }
-                Some((seq, why)) => Err(format!("audit log tampered at entry {seq}: {why}")),
-            }
-        }
+            command: AuditCommand::Verify { expect },
+        } => verify_audit(&state, &expect),
         Command::Migrate => {
             let n = startup::migrate(&state).map_err(|e| e.to_string())?;
             println!("{n} migration(s) applied");
@@ -207,6 +223,30 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("{id}");
             Ok(())
         }
+    }
+}
+
+/// `hienmau audit verify`: the schema is brought up to date, but the chain is only read (no
+/// re-keying or rotation, and a missing SQLite key is never generated).
+fn verify_audit(state: &crate::AppState, expect: &[(i64, String)]) -> Result<(), String> {
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    hienmau_db::migrate(&mut conn).map_err(|e| e.to_string())?;
+    let keys = startup::audit_keys(&state.settings, &mut conn, startup::MissingKey::Refuse)
+        .map_err(|e| e.to_string())?;
+    let report = crate::app::audit::verify(&mut conn, &keys, expect).map_err(|e| e.to_string())?;
+    match report.broken {
+        None => {
+            let head = report
+                .head
+                .map(|(seq, hash)| format!("; head {seq}:{hash}"))
+                .unwrap_or_default();
+            println!(
+                "audit log intact: {} entries, keyed hash chain verified{head}",
+                report.entries
+            );
+            Ok(())
+        }
+        Some((seq, why)) => Err(format!("audit log tampered at entry {seq}: {why}")),
     }
 }
 

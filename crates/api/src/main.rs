@@ -1,7 +1,21 @@
 fn main() -> std::process::ExitCode {
     fixed_mmap_threshold();
+    private_files();
     hienmau_api::cli::main()
 }
+
+/// Every file and folder the process creates (the SQLite database, its WAL and SHM, secrets,
+/// spooled exports, backups) is for its owner only: umask 077 before anything is created.
+#[cfg(unix)]
+fn private_files() {
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+#[cfg(not(unix))]
+fn private_files() {}
 
 /// glibc raises its mmap threshold to the size of each large block freed, up to 32 MiB; after
 /// the first sign-in, every argon2 block (19 MiB) then comes from the heap of whichever thread

@@ -55,6 +55,13 @@ pub struct Settings {
     /// Reverse proxies (CIDRs or addresses) whose `X-Forwarded-For` names the client for the
     /// sign-in throttle; empty (the default) believes no one and uses the peer's address.
     pub trusted_proxies: Vec<String>,
+    /// The key of the audit log's HMAC chain (at least 32 bytes and 128 bits of estimated
+    /// strength), kept outside the database. On SQLite, generated beside the database when
+    /// absent and the log holds no keyed entry; on PostgreSQL, required.
+    pub audit_key: Option<String>,
+    /// Keys the audit chain used before `audit_key` (env: comma-separated): the chain rotates
+    /// to `audit_key` at start when its key is one of these, and `audit verify` needs them.
+    pub audit_previous_keys: Vec<String>,
 }
 
 impl Default for Settings {
@@ -78,6 +85,8 @@ impl Default for Settings {
             emergency: EmergencyConfig::default(),
             registry: RegistryConfig::default(),
             trusted_proxies: Vec::new(),
+            audit_key: None,
+            audit_previous_keys: Vec::new(),
         }
     }
 }
@@ -255,8 +264,9 @@ impl Default for RegistryConfig {
     }
 }
 
-/// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`
-/// and `HIENMAU_TIMEZONE` are read as raw strings instead).
+/// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`,
+/// `HIENMAU_TIMEZONE`, `HIENMAU_AUDIT_KEY` and `HIENMAU_AUDIT_PREVIOUS_KEYS` are read as raw
+/// strings instead).
 const ENV_SETTINGS: [&str; 14] = [
     "database_url",
     "token_ttl_minutes",
@@ -323,6 +333,17 @@ impl Settings {
         }
         if let Some(v) = env("HIENMAU_TIMEZONE").filter(|v| !v.is_empty()) {
             s.timezone = v;
+        }
+        if let Some(v) = env("HIENMAU_AUDIT_KEY").filter(|v| !v.is_empty()) {
+            s.audit_key = Some(v);
+        }
+        if let Some(v) = env("HIENMAU_AUDIT_PREVIOUS_KEYS").filter(|v| !v.is_empty()) {
+            s.audit_previous_keys = v
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         Ok(s)
     }

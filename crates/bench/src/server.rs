@@ -14,6 +14,9 @@ use crate::BenchError;
 /// The signing secret the benchmark's server uses (PostgreSQL requires one).
 pub const JWT_SECRET: &str = "hienmau-bench-secret-0123456789abcdefghijklmnop";
 
+/// The audit key the benchmark's server uses (PostgreSQL requires one).
+pub const AUDIT_KEY: &str = "hienmau-bench-audit-key-ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210";
+
 /// Where the `hienmau` binary is: given, else beside this one (target/release).
 pub fn locate_binary(given: Option<&Path>) -> Result<PathBuf, BenchError> {
     if let Some(p) = given {
@@ -41,6 +44,7 @@ fn command(bin: &Path, database_url: &str, bind: &str, log: &str) -> Command {
     c.env("DATABASE_URL", database_url)
         .env("HIENMAU_BIND", bind)
         .env("HIENMAU_JWT_SECRET", JWT_SECRET)
+        .env("HIENMAU_AUDIT_KEY", AUDIT_KEY)
         .env("HIENMAU_CONFIG", "/nonexistent/hienmau-bench.toml")
         .env("RUST_LOG", log);
     c

@@ -360,6 +360,8 @@ pub struct AuditEntry {
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
     pub http_request_id: Option<String>,
+    /// The fingerprint of the key that hashed the entry (None: written before keying).
+    pub key_fp: Option<String>,
 }
 
 /// A new audit entry (the sequence number is the database's).
@@ -378,6 +380,8 @@ pub struct NewAuditEntry {
     pub prev_hash: Option<String>,
     pub hash: Option<String>,
     pub http_request_id: Option<String>,
+    /// The fingerprint of the key that hashed the entry (None: written before keying).
+    pub key_fp: Option<String>,
 }
 
 /// A donor disclosed for an emergency request (returned by its candidates to a caller of its

@@ -213,6 +213,7 @@ diesel::table! {
         prev_hash -> Nullable<Text>,
         hash -> Nullable<Text>,
         http_request_id -> Nullable<Text>,
+        key_fp -> Nullable<Text>,
     }
 }
 

@@ -1,5 +1,5 @@
 //! The audit log is hash-chained: `hienmau audit verify` passes on a real log and fails,
-//! naming the entry, on a changed, a deleted and a reordered entry.
+//! naming the entry, on a changed, a deleted and a reordered entry. (The key: audit_keyed.rs.)
 
 use std::process::Command;
 
@@ -23,6 +23,7 @@ fn verify(app: &TestApp) -> (bool, String) {
             "HIENMAU_JWT_SECRET",
             "audit-test-secret-0123456789abcdefghijkl",
         )
+        .env("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY)
         .output()
         .unwrap();
     let text = format!(
@@ -83,6 +84,9 @@ backend_tests! {
             assert_eq!(pair[1].prev_hash, pair[0].hash);
         }
         assert_eq!(entries[0].prev_hash, None);
+        // A new log starts with the entry naming its key; every entry names the key.
+        assert_eq!(entries[0].action, "audit_keyed");
+        assert!(entries.iter().all(|e| e.key_fp == entries[0].key_fp && e.key_fp.is_some()));
     }
 
     fn verify_detects_a_changed_entry(app) {

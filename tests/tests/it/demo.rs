@@ -18,6 +18,7 @@ fn demo(app: &TestApp) -> String {
             "HIENMAU_JWT_SECRET",
             "demo-test-secret-0123456789abcdefghij",
         )
+        .env("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY)
         .output()
         .unwrap();
     assert!(

@@ -83,6 +83,7 @@ fn measure(db: &TestDatabase) {
     let mut settings = hienmau_tests::test_settings(&db.url);
     settings.jwt_secret = Some(SECRET.to_owned());
     let state = hienmau_api::http::startup::build_state(settings).unwrap();
+    hienmau_api::http::startup::migrate(&state).unwrap();
     hienmau_api::cli::create_user(
         &state,
         hienmau_api::app::org::NewAccount {
@@ -107,6 +108,7 @@ fn measure(db: &TestDatabase) {
         .env_clear()
         .env("DATABASE_URL", &db.url)
         .env("HIENMAU_JWT_SECRET", SECRET)
+        .env("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY)
         .env("HIENMAU_BIND", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

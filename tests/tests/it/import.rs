@@ -28,6 +28,7 @@ fn import(app: &TestApp, dir: &Path, csv: &str, args: &[&str]) -> (bool, String,
             "HIENMAU_JWT_SECRET",
             "import-test-secret-0123456789abcdef0123",
         )
+        .env("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY)
         .env("RUST_LOG", "warn")
         .output()
         .expect("run hienmau");

@@ -148,7 +148,11 @@ fn serve_migrates_a_fresh_postgres_database() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &[("DATABASE_URL", &db.url), ("HIENMAU_JWT_SECRET", SECRET)],
+        &[
+            ("DATABASE_URL", &db.url),
+            ("HIENMAU_JWT_SECRET", SECRET),
+            ("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY),
+        ],
     );
     server.wait_for("/ready", 200, Duration::from_secs(20));
     // The schema is there: the pool of a second connection sees the migrated tables.
@@ -302,6 +306,7 @@ fn ready_follows_a_postgres_that_stops_and_comes_back() {
         &[
             ("DATABASE_URL", &cluster.url()),
             ("HIENMAU_JWT_SECRET", SECRET),
+            ("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY),
         ],
     );
     server.wait_for("/ready", 200, Duration::from_secs(20));
@@ -342,6 +347,7 @@ fn logging_survives_a_postgres_restart_under_load() {
         &[
             ("DATABASE_URL", &cluster.url()),
             ("HIENMAU_JWT_SECRET", SECRET),
+            ("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY),
         ],
     );
     server.wait_for("/ready", 200, Duration::from_secs(20));
@@ -351,6 +357,7 @@ fn logging_survives_a_postgres_restart_under_load() {
         .env_clear()
         .env("DATABASE_URL", cluster.url())
         .env("HIENMAU_JWT_SECRET", SECRET)
+        .env("HIENMAU_AUDIT_KEY", hienmau_tests::AUDIT_KEY)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

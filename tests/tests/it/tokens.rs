@@ -351,7 +351,8 @@ fn a_short_secret_is_refused_by_build_state() {
         assert!(err.to_string().contains("32 bytes"), "{err}");
     }
     let mut settings = test_settings(&db.url);
-    settings.jwt_secret = Some("32-bytes-32-bytes-32-bytes-32-by".to_owned());
+    // 32 bytes, and strong enough (32 hexadecimal digits: 128 bits).
+    settings.jwt_secret = Some("0123456789abcdef0123456789abcdef".to_owned());
     assert!(hienmau_api::http::startup::build_state(settings).is_ok());
 }
 

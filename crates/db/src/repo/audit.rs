@@ -59,12 +59,60 @@ pub fn lock_chain(conn: &mut DbConn) -> Result<(), DbError> {
 
 /// The hash of the newest entry (None for an empty log).
 pub fn last_hash(conn: &mut DbConn) -> Result<Option<String>, DbError> {
+    Ok(head(conn)?.and_then(|h| h.hash))
+}
+
+/// The newest entry's place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Head {
+    /// Its sequence number.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: Option<String>,
+    /// The fingerprint of the key that hashed it (None: written before the chain was keyed).
+    pub key_fp: Option<String>,
+}
+
+/// The newest entry's sequence number, hash and key fingerprint (None for an empty log): one
+/// query gives an append both its link and the key the chain continues with.
+pub fn head(conn: &mut DbConn) -> Result<Option<Head>, DbError> {
     Ok(audit_log::table
         .order(audit_log::seq.desc())
-        .select(audit_log::hash)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten())
+        .select((audit_log::seq, audit_log::hash, audit_log::key_fp))
+        .first::<Head>(conn)
+        .optional()?)
+}
+
+/// Whether any entry was hashed with a key.
+pub fn any_keyed(conn: &mut DbConn) -> Result<bool, DbError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        audit_log::table.filter(audit_log::key_fp.is_not_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Re-keys one entry written before the chain was keyed: its link, hash and key fingerprint,
+/// nothing else. The append-only trigger lets exactly this through, once per entry (see
+/// migration 2026-11-29-000013_audit_keys).
+pub fn rekey(
+    conn: &mut DbConn,
+    seq: i64,
+    prev_hash: Option<&str>,
+    hash: &str,
+    key_fp: &str,
+) -> Result<(), DbError> {
+    diesel::update(
+        audit_log::table
+            .filter(audit_log::seq.eq(seq))
+            .filter(audit_log::key_fp.is_null()),
+    )
+    .set((
+        audit_log::prev_hash.eq(prev_hash),
+        audit_log::hash.eq(hash),
+        audit_log::key_fp.eq(key_fp),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Entries in order of appending after `after_seq`, at most `limit` (keyset pages for a

@@ -235,6 +235,7 @@ fn audit_log_refuses_update_and_delete() {
             prev_hash: None,
             hash: None,
             http_request_id: None,
+            key_fp: None,
         };
         audit::append(conn, &entry).expect("append");
         let before = audit::all_in_order(conn).expect("read");

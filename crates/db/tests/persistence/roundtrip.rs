@@ -306,6 +306,7 @@ fn every_table_round_trips() {
                 prev_hash: (i == 1).then(|| "00".to_owned()),
                 hash: Some(format!("h{i}")),
                 http_request_id: (i == 0).then(|| "req-1".to_owned()),
+                key_fp: (i == 0).then(|| "0123456789abcdef".to_owned()),
             })
             .collect();
         for e in &entries {
@@ -328,6 +329,7 @@ fn every_table_round_trips() {
                 prev_hash: b.prev_hash.clone(),
                 hash: b.hash.clone(),
                 http_request_id: b.http_request_id.clone(),
+                key_fp: b.key_fp.clone(),
             };
             assert_eq!(&as_new, e, "{backend:?}");
         }
