@@ -277,6 +277,19 @@ backend_tests! {
         assert!(diesel::sql_query(&rekey).execute(&mut conn).is_err(), "re-keyed twice");
     }
 
+    fn the_log_cannot_be_emptied(app) {
+        activity(app);
+        let mut conn = app.state.pool.get().unwrap();
+        let before = entries(&mut conn).len();
+        // TRUNCATE (PostgreSQL; SQLite has none) runs no row trigger: it has one of its own.
+        let empty = match &mut *conn {
+            hienmau_db::DbConn::Pg(_) => "TRUNCATE audit_log",
+            hienmau_db::DbConn::Sqlite(_) => "DELETE FROM audit_log",
+        };
+        assert!(diesel::sql_query(empty).execute(&mut conn).is_err(), "{empty} allowed");
+        assert_eq!(entries(&mut conn).len(), before);
+    }
+
     fn the_head_is_logged_as_an_anchor(app) {
         activity(app);
         let (ok, out) = hienmau(&app.db.url, &["migrate"], &[("HIENMAU_AUDIT_KEY", AUDIT_KEY), ("RUST_LOG", "info"), ("HIENMAU_LOG_FORMAT", "json")]);

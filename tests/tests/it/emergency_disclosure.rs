@@ -205,6 +205,11 @@ backend_tests! {
         let r = donate(app, &token, &req, hiv.clone());
         assert_eq!(fields(&r), ["permanent"]);
         assert!(candidate_ids(app, &token, &req).contains(&donors[1]));
+        // Nor one that works as permanent: a hospital defers for at most a year.
+        let far = json!({ "donor_id": donors[1], "component": "red_cells", "outcome": "deferred",
+                          "deferral_reason": "HIV+ confirmed", "deferred_until": "9999-12-31" });
+        assert_eq!(fields(&donate(app, &token, &req, far)), ["deferred_until"]);
+        assert!(candidate_ids(app, &token, &req).contains(&donors[1]));
         donate(app, &token, &req, json!({ "donor_id": donors[2], "component": "red_cells", "outcome": "deferred",
             "deferral_reason": "flu_cold", "deferred_until": ago(app, -7) })).expect(201);
         // The admin may (a confirmed screen result entered for the request).

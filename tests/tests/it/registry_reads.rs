@@ -152,8 +152,9 @@ backend_tests! {
         assert_eq!(item["commune"], "Sa Pa");
         assert_eq!(item["blood_group"], "O+");
         assert!(!brief.to_string().contains(NID) && !brief.to_string().contains(PHONE));
-        // Searching by CCCD in the brief view finds the donor without showing the CCCD.
-        assert_eq!(ids(&app.get(&format!("/api/v1/donors?q={NID}&view=brief"), &honors).expect(200)), vec![dung.clone()]);
+        // The brief view matches names only: a CCCD look-up there would tell who holds it,
+        // unaudited (the full view answers it, audited).
+        assert!(ids(&app.get(&format!("/api/v1/donors?q={NID}&view=brief"), &honors).expect(200)).is_empty());
         // Paging works the same.
         donor(app, "Lò Văn An", "O+");
         let first = app.get("/api/v1/donors?view=brief&limit=1", &honors).expect(200);
@@ -472,6 +473,65 @@ fn the_budget_holds_across_instances_sqlite() {
 fn the_budget_holds_across_instances_postgres() {
     match TestDatabase::postgres() {
         Some(db) => run_shared_budget(&budget(db, 7)),
+        None => eprintln!("TEST_DATABASE_URL unset: PostgreSQL run skipped"),
+    }
+}
+
+/// Reads in disguise spend the budget too: an edit that changes nothing (its answer is the
+/// whole record) and a search that finds no one (it still answers a question); the brief view
+/// does not look up a CCCD or a phone (that would tell who holds the number, unaudited).
+fn run_disguised_reads(app: &TestApp) {
+    let chapter = app.registering_chapter();
+    let (_, coord) = app.user("coord", "coordinator", Some(&chapter), None);
+    let dung = dung(app, &chapter);
+    let other = donor(app, "Lò Văn An", "A+");
+    for q in [NID, PHONE, "+84 912 345 678"] {
+        let url = format!(
+            "/api/v1/donors?view=brief&q={}",
+            q.replace(' ', "%20").replace('+', "%2B")
+        );
+        let page = app.get(&url, &coord).expect(200);
+        assert!(ids(&page).is_empty(), "brief view looked up {q}: {page}");
+    }
+    let brief = app
+        .get("/api/v1/donors?view=brief&q=giang%20dung", &coord)
+        .expect(200);
+    assert_eq!(ids(&brief), vec![dung.clone()]);
+    // Budget 3: a change is free, a no-op edit costs one, an empty search one, a read one.
+    app.patch(
+        &format!("/api/v1/donors/{dung}"),
+        &coord,
+        json!({ "commune": "Bát Xát" }),
+    )
+    .expect(200);
+    app.patch(&format!("/api/v1/donors/{dung}"), &coord, json!({}))
+        .expect(200);
+    app.get("/api/v1/donors?q=kh%C3%B4ng%20ai", &coord)
+        .expect(200);
+    app.get(&format!("/api/v1/donors/{other}"), &coord)
+        .expect(200);
+    app.patch(&format!("/api/v1/donors/{dung}"), &coord, json!({}))
+        .expect_problem(429, "rate_limited");
+    app.get("/api/v1/donors?q=kh%C3%B4ng%20ai", &coord)
+        .expect_problem(429, "rate_limited");
+    // A real change is still not a read.
+    app.patch(
+        &format!("/api/v1/donors/{dung}"),
+        &coord,
+        json!({ "commune": "Sa Pa" }),
+    )
+    .expect(200);
+}
+
+#[test]
+fn disguised_reads_spend_the_budget_sqlite() {
+    run_disguised_reads(&budget(TestDatabase::sqlite(), 3));
+}
+
+#[test]
+fn disguised_reads_spend_the_budget_postgres() {
+    match TestDatabase::postgres() {
+        Some(db) => run_disguised_reads(&budget(db, 3)),
         None => eprintln!("TEST_DATABASE_URL unset: PostgreSQL run skipped"),
     }
 }

@@ -193,11 +193,13 @@ pub fn append(conn: &mut DbConn, record: AuditRecord) -> Result<(), AppError> {
     hienmau_db::repo::audit::lock_chain(conn)?;
     let head = hienmau_db::repo::audit::head(conn)?;
     let key = match head.as_ref().and_then(|h| h.key_fp.as_deref()) {
+        // 503, not 500: the instance is stale, not broken (another one rotated the key), and
+        // a client retrying may reach an instance restarted with the new key.
         Some(fp) => installed(fp).ok_or_else(|| {
-            AppError::internal(format!(
+            AppError::Database(hienmau_db::DbError::Unavailable(format!(
                 "the audit chain continues with key {fp}, which this process was not started \
                  with (another instance rotated HIENMAU_AUDIT_KEY?): restart with the current key"
-            ))
+            )))
         })?,
         None => {
             return Err(AppError::internal(

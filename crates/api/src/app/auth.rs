@@ -93,16 +93,22 @@ pub fn finish(tx: &mut DbConn, attempt: Attempt) -> Result<Option<SignedIn>, App
         http_request_id,
         account,
     } = attempt;
-    let username = name.shown;
-    let detail = serde_json::json!({ "username": username, "address": address });
     let Some(user) = account else {
-        tracing::info!(%username, %address, outcome = "failure", "sign-in");
+        // What was typed is kept only when it names an account: otherwise it may be anything
+        // (a CCCD, a password typed into the wrong field) and stays out of both logs.
+        let known = name.plausible && users::find_by_username(tx, &name.shown)?.is_some();
+        let username = known.then_some(name.shown);
+        let detail = serde_json::json!({ "username": username, "address": address });
+        let shown = username.as_deref().unwrap_or("(no such account)");
+        tracing::info!(username = %shown, %address, outcome = "failure", "sign-in");
         audit::append(
             tx,
             AuditRecord::system("sign_in_failed", detail).http_request(http_request_id),
         )?;
         return Ok(None);
     };
+    let username = name.shown;
+    let detail = serde_json::json!({ "username": username, "address": address });
     let role = Role::parse(&user.role).map_err(|_| AppError::internal("stored role"))?;
     tracing::info!(%username, %address, user_id = %user.id, outcome = "success", "sign-in");
     audit::append(

@@ -348,6 +348,11 @@ pub fn update(
     // Date of birth and paper-era history feed the stored counters.
     crate::app::donations::refresh_stats(tx, &ctx.settings.eligibility, id)?;
     let row = donors::find(tx, id)?.ok_or(AppError::NotFound)?;
+    if !edits_anything(&stored, &row) {
+        // An edit that changes nothing answers the whole record, CCCD and phone included: a
+        // read in disguise, charged to the caller's budget like one.
+        charge_reads(tx, ctx, actor, 1)?;
+    }
     audit::append(
         tx,
         AuditRecord::by(
@@ -381,6 +386,37 @@ fn require_registering_scope(
 /// The audited fields that an edit changed, each as `{"old", "new"}`: the blood group (it
 /// decides who is called for a patient), the identity and contact fields, the paper-era
 /// history and the reserve consent. Other fields are not repeated in the audit log.
+/// Whether an edit changed any field a caller can set.
+fn edits_anything(old: &Donor, new: &Donor) -> bool {
+    (
+        &old.full_name,
+        old.date_of_birth,
+        &old.sex,
+        &old.national_id,
+        &old.blood_group,
+        &old.phone,
+        &old.province,
+        &old.commune,
+        old.weight_kg,
+        old.reserve,
+        old.prior_donations,
+        old.prior_last_donation_on,
+    ) != (
+        &new.full_name,
+        new.date_of_birth,
+        &new.sex,
+        &new.national_id,
+        &new.blood_group,
+        &new.phone,
+        &new.province,
+        &new.commune,
+        new.weight_kg,
+        new.reserve,
+        new.prior_donations,
+        new.prior_last_donation_on,
+    )
+}
+
 fn audited_changes(old: &Donor, new: &Donor) -> serde_json::Map<String, serde_json::Value> {
     use serde_json::{json, Value};
     let pairs: [(&str, Value, Value); 7] = [
@@ -504,7 +540,9 @@ pub fn list(
     page: PageRequest,
 ) -> Result<Page<DonorView>, AppError> {
     let rows = search(tx, actor, filter, &page)?;
-    charge_reads(tx, ctx, actor, rows.items.len())?;
+    // At least one: a search that finds no one still answers a question about the registry
+    // (and writes an audit entry), so a flood of empty searches spends the budget too.
+    charge_reads(tx, ctx, actor, rows.items.len().max(1))?;
     let ids: Vec<String> = rows.items.iter().map(|d| d.id.clone()).collect();
     let detail = serde_json::json!({
         "view": "full",
@@ -536,7 +574,14 @@ pub fn list_brief(
     filter: &DonorFilter,
     page: PageRequest,
 ) -> Result<Page<Donor>, AppError> {
-    search(conn, actor, filter, &page)
+    // Names only: an exact CCCD or phone look-up would tell who holds that number without an
+    // audit entry or a charge (the full view answers those, audited).
+    let by_name = DonorFilter {
+        national_id: None,
+        phone: None,
+        ..filter.clone()
+    };
+    search(conn, actor, &by_name, &page)
 }
 
 fn search(

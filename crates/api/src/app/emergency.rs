@@ -627,6 +627,9 @@ pub fn give(
     Ok(d)
 }
 
+/// The longest deferral a hospital may record, in days from today.
+pub const HOSPITAL_DEFERRAL_DAYS: u64 = 365;
+
 /// Records a donation for an open request (`POST /emergency-requests/{id}/donations`) with the
 /// idempotency of event donations ([`crate::app::donations::record_at_event`]): a repeated
 /// key answers the first response again, also once the request is fulfilled.
@@ -651,6 +654,15 @@ pub fn donate(
                 return Err(AppError::field(
                     "permanent",
                     "a hospital may not record a permanent deferral",
+                ));
+            }
+            // Nor one that works as permanent (a far `deferred_until` blocks the donor
+            // everywhere as surely): longer deferrals are the chapters' and admins' to record.
+            let latest = ctx.today() + chrono::Days::new(HOSPITAL_DEFERRAL_DAYS);
+            if cmd.deferred_until.is_some_and(|until| until > latest) {
+                return Err(AppError::field(
+                    "deferred_until",
+                    "a hospital may defer a donor for at most a year",
                 ));
             }
         }

@@ -338,8 +338,9 @@ pub struct DonorQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// `full` (default: every field; audited and counted against the caller's budget of donors
-    /// shown per hour) or `brief` (no CCCD, no phone: for search as you type; neither). Another
-    /// value is 400.
+    /// shown per hour) or `brief` (no CCCD, no phone: for search as you type; neither; `q`
+    /// matches names only there: a CCCD or phone look-up uses the full view). Another value is
+    /// 400.
     #[param(inline)]
     pub view: Option<DonorListView>,
 }
