@@ -1,0 +1,4 @@
+DROP TRIGGER IF EXISTS donors_name_fts_update;
+DROP TRIGGER IF EXISTS donors_name_fts_delete;
+DROP TRIGGER IF EXISTS donors_name_fts_insert;
+DROP TABLE IF EXISTS donors_name_fts;
