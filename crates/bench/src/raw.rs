@@ -287,29 +287,89 @@ pub fn donor_read(conn: &mut DbConn, id: &str) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// Donor search: a page of 50 (plus one) by folded name, or an exact phone, and the awards of
-/// the page in one statement.
+/// Donor search as `repo::donors::search` runs it, a page of 50 (plus one), then the awards of
+/// the page in one statement: an all-digits term is also an exact phone (its own query); the
+/// words are a name search through the trigram index (the FTS5 table on SQLite, the GIN index
+/// serving `LIKE` on PostgreSQL), rank 0 (the words whole and in order, the last as a prefix)
+/// in name order, then rank 1 when rank 0 does not fill the page.
 pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
-    let rows: Vec<DonorRow> = if term.bytes().all(|b| b.is_ascii_digit()) {
-        load(
+    const PAGE: usize = 51;
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    let words: Vec<&str> = term.split(' ').filter(|w| !w.is_empty()).collect();
+    let escape = |w: &str| {
+        w.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    };
+    let mut name = String::new();
+    let mut params = Vec::new();
+    let long: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() >= 3)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    if sqlite && !long.is_empty() {
+        name.push_str(
+            " AND rowid IN (SELECT rowid FROM donors_name_fts WHERE donors_name_fts MATCH ?)",
+        );
+        params.push(P::Text(long.join(" AND ")));
+    }
+    for w in &words {
+        name.push_str(" AND name_folded LIKE ? ESCAPE '\\'");
+        params.push(P::Text(format!("%{}%", escape(w))));
+    }
+    let mut pattern = String::from("%");
+    for (i, w) in words.iter().enumerate() {
+        pattern.push(' ');
+        pattern.push_str(&escape(w));
+        pattern.push_str(if i + 1 == words.len() { "%" } else { " %" });
+    }
+    params.push(P::Text(pattern));
+    let best = "(' ' || replace(name_folded, ' ', '  ') || ' ') LIKE ? ESCAPE '\\'";
+    // All digits: a CCCD (12 digits) or a phone, looked up on its own index.
+    let exact = term
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then_some(if term.len() == 12 {
+            "national_id"
+        } else {
+            "phone"
+        });
+    let mut rows: Vec<DonorRow> = Vec::new();
+    if let Some(column) = exact {
+        rows = load(
             conn,
             &format!(
-                "SELECT {DONOR_COLUMNS} FROM donors WHERE phone = ? ORDER BY name_folded, id \
-                 LIMIT 51"
+                "SELECT {DONOR_COLUMNS} FROM donors WHERE {column} = ? \
+                 ORDER BY name_folded, id LIMIT 51"
             ),
             &[P::Text(term.to_owned())],
-        )?
-    } else {
-        let words: Vec<&str> = term.split(' ').filter(|w| !w.is_empty()).collect();
-        let mut sql = format!("SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1");
-        let mut params = Vec::new();
-        for w in &words {
-            sql.push_str(" AND name_folded LIKE ? ESCAPE '\\'");
-            params.push(P::Text(format!("%{w}%")));
+        )?;
+    }
+    if !words.is_empty() {
+        rows.extend(load::<DonorRow>(
+            conn,
+            &format!(
+                "SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1{name} AND {best} \
+                 ORDER BY name_folded, id LIMIT 51"
+            ),
+            &params,
+        )?);
+        rows.truncate(PAGE);
+        if rows.len() < PAGE {
+            let mut rest =
+                format!("SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1{name} AND NOT {best}");
+            if let Some(column) = exact {
+                rest.push_str(&format!(" AND ({column} IS NULL OR {column} <> ?)"));
+                params.push(P::Text(term.to_owned()));
+            }
+            rest.push_str(&format!(
+                " ORDER BY name_folded || '', id LIMIT {}",
+                PAGE - rows.len()
+            ));
+            rows.extend(load::<DonorRow>(conn, &rest, &params)?);
         }
-        sql.push_str(" ORDER BY name_folded, id LIMIT 51");
-        load(conn, &sql, &params)?
-    };
+    }
     if !rows.is_empty() {
         let marks = vec!["?"; rows.len()].join(", ");
         let params: Vec<P> = rows.iter().map(|r| P::Text(r.id.clone())).collect();
