@@ -308,23 +308,38 @@ pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
         .filter(|w| w.chars().count() >= 3)
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
+    let mut rest_name = String::new();
+    let mut rest_params = Vec::new();
     if sqlite && !long.is_empty() {
-        name.push_str(
-            " AND rowid IN (SELECT rowid FROM donors_name_fts WHERE donors_name_fts MATCH ?)",
-        );
+        // As the repository: rank 0 walks the name index against the FTS answer when the
+        // words are in an eighth of the names or more (the FTS index's trigram counts).
+        let dense = dense_words(conn, &words)?;
+        let fts = "rowid IN (SELECT rowid FROM donors_name_fts WHERE donors_name_fts MATCH ?)";
+        name.push_str(if dense { " AND +" } else { " AND " });
+        name.push_str(fts);
         params.push(P::Text(long.join(" AND ")));
+        rest_name.push_str(" AND ");
+        rest_name.push_str(fts);
+        rest_params.push(P::Text(long.join(" AND ")));
     }
+    let mut likes = String::new();
+    let mut like_params = Vec::new();
     for w in &words {
-        name.push_str(" AND name_folded LIKE ? ESCAPE '\\'");
-        params.push(P::Text(format!("%{}%", escape(w))));
+        likes.push_str(" AND name_folded LIKE ? ESCAPE '\\'");
+        like_params.push(P::Text(format!("%{}%", escape(w))));
     }
+    name.push_str(&likes);
+    params.extend(like_params.iter().cloned());
+    rest_name.push_str(&likes);
+    rest_params.extend(like_params);
     let mut pattern = String::from("%");
     for (i, w) in words.iter().enumerate() {
         pattern.push(' ');
         pattern.push_str(&escape(w));
         pattern.push_str(if i + 1 == words.len() { "%" } else { " %" });
     }
-    params.push(P::Text(pattern));
+    params.push(P::Text(pattern.clone()));
+    rest_params.push(P::Text(pattern));
     let best = "(' ' || replace(name_folded, ' ', '  ') || ' ') LIKE ? ESCAPE '\\'";
     // All digits: a CCCD (12 digits) or a phone, looked up on its own index.
     let exact = term
@@ -358,16 +373,16 @@ pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
         rows.truncate(PAGE);
         if rows.len() < PAGE {
             let mut rest =
-                format!("SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1{name} AND NOT {best}");
+                format!("SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1{rest_name} AND NOT {best}");
             if let Some(column) = exact {
                 rest.push_str(&format!(" AND ({column} IS NULL OR {column} <> ?)"));
-                params.push(P::Text(term.to_owned()));
+                rest_params.push(P::Text(term.to_owned()));
             }
             rest.push_str(&format!(
                 " ORDER BY name_folded || '', id LIMIT {}",
                 PAGE - rows.len()
             ));
-            rows.extend(load::<DonorRow>(conn, &rest, &params)?);
+            rows.extend(load::<DonorRow>(conn, &rest, &rest_params)?);
         }
     }
     if !rows.is_empty() {
@@ -383,6 +398,35 @@ pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
         )?;
     }
     Ok(())
+}
+
+/// As `repo::donors::dense_words`: whether the words of three characters or more are in an
+/// eighth of the names or more, from the FTS index's trigram counts (SQLite).
+fn dense_words(conn: &mut DbConn, words: &[&str]) -> Result<bool, BenchError> {
+    let mut bound: Option<i64> = None;
+    for w in words.iter().filter(|w| w.chars().count() >= 3) {
+        let chars: Vec<char> = w.chars().collect();
+        for t in chars.windows(3) {
+            let rows: Vec<Count> = load(
+                conn,
+                "SELECT CAST(COALESCE(MAX(doc), 0) AS BIGINT) AS n FROM donors_name_vocab \
+                 WHERE term = ?",
+                &[P::Text(t.iter().collect())],
+            )?;
+            let n = rows.first().map_or(0, |r| r.n);
+            bound = Some(bound.map_or(n, |b| b.min(n)));
+        }
+    }
+    let Some(bound) = bound else {
+        return Ok(false);
+    };
+    let rows: Vec<Count> = load(
+        conn,
+        "SELECT CAST(COALESCE(MAX(rowid), 0) AS BIGINT) AS n FROM donors",
+        &[],
+    )?;
+    let donors = rows.first().map_or(0, |r| r.n);
+    Ok(bound > 0 && bound * 8 >= donors)
 }
 
 /// Drive tally: the six statements of the repository's tally, as SQL text.

@@ -31,5 +31,9 @@ CREATE TRIGGER donors_name_fts_update AFTER UPDATE OF name_folded ON donors BEGI
     INSERT INTO donors_name_fts (rowid, name_folded) VALUES (new.rowid, new.name_folded);
 END;
 
+-- The FTS index's own counts (in how many names each trigram is), which the search reads to
+-- choose between sorting the matches of a query and walking the name index against them.
+CREATE VIRTUAL TABLE donors_name_vocab USING fts5vocab (donors_name_fts, 'row');
+
 -- The donors already registered.
 INSERT INTO donors_name_fts (donors_name_fts) VALUES ('rebuild');
