@@ -96,6 +96,12 @@ pub struct Summary {
     pub donor_sample: Vec<String>,
     /// Search terms as a coordinator types them (two folded words of a real name, or a phone).
     pub search_terms: Vec<String>,
+    /// Folded full names of sampled donors (the one-, three-word and short-word searches).
+    pub search_names: Vec<String>,
+    /// National ids of sampled donors (exact look-ups).
+    pub search_national_ids: Vec<String>,
+    /// Phones of sampled donors (exact look-ups).
+    pub search_phones: Vec<String>,
     /// Donors who may give whole blood today (the logging workloads take from these).
     pub loggable: Vec<String>,
     /// The last complete year of the history.
@@ -433,6 +439,13 @@ pub fn generate<S: Sink>(p: &Params, sink: &mut S) -> Result<Summary, S::Error> 
                 }
                 if let (Some(first), Some(last)) = (words.first(), words.last()) {
                     summary.search_terms.push(format!("{first} {last}"));
+                }
+                summary.search_names.push(donor.name_folded.clone());
+                if let Some(nid) = &donor.national_id {
+                    summary.search_national_ids.push(nid.clone());
+                }
+                if let Some(phone) = &donor.phone {
+                    summary.search_phones.push(phone.clone());
                 }
             }
             if summary.loggable.len() < p.loggable_wanted && may_give_today(&donor, p.today) {

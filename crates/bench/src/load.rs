@@ -27,6 +27,7 @@ use hienmau_db::schema::{chapters, donations, donors, drives, events};
 use hienmau_db::{DbConn, DbUrl, PoolSettings};
 
 use crate::gen::Sink;
+use crate::raw::Count;
 use crate::BenchError;
 
 /// The tables the generator fills.
@@ -371,6 +372,19 @@ impl Loader {
             loader.exec(&format!("DROP INDEX \"{}\"", d.name))?;
             saved.push(d.def);
         }
+        // SQLite's name-search index (FTS5, migration 000014) is kept by triggers on donors:
+        // off during the load like the other indexes, recreated and rebuilt in one pass after.
+        if let Loader::Sqlite(c) = &mut loader {
+            let triggers: Vec<IndexDef> = diesel::sql_query(format!(
+                "SELECT name, sql AS def FROM sqlite_master WHERE type = 'trigger' \
+                 AND tbl_name IN ({LOADED})"
+            ))
+            .load(c)?;
+            for t in triggers {
+                loader.exec(&format!("DROP TRIGGER \"{}\"", t.name))?;
+                saved.push(t.def);
+            }
+        }
         Ok(loader)
     }
 
@@ -387,6 +401,17 @@ impl Loader {
         let t = Instant::now();
         for def in saved {
             self.exec(def)?;
+        }
+        if let Loader::Sqlite(c) = self {
+            let fts: Vec<Count> = diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'donors_name_fts'",
+            )
+            .load(c)?;
+            if fts.first().is_some_and(|f| f.n > 0) {
+                c.batch_execute(
+                    "INSERT INTO donors_name_fts (donors_name_fts) VALUES ('rebuild')",
+                )?;
+            }
         }
         let indexes = t.elapsed();
         let t = Instant::now();

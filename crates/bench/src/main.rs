@@ -500,6 +500,49 @@ async fn workloads(
     let donors = Rc::new(summary.donor_sample.clone());
     let drives = Rc::new(summary.drive_ids.clone());
     let terms = Rc::new(summary.search_terms.clone());
+    // The search workloads of issue 17: a page of 50 in the brief view (search as you type)
+    // and, for the exact look-ups, the full view. Terms: one word (the given name), three or
+    // more (the whole name, short words included), "thi" (in about half of the names), a
+    // CCCD, a phone.
+    let names = &summary.search_names;
+    let searches: Vec<(&str, Rc<Vec<String>>, &str)> = vec![
+        (
+            "search brief: 1 word",
+            Rc::new(
+                names
+                    .iter()
+                    .filter_map(|n| n.split(' ').next_back().map(str::to_owned))
+                    .collect(),
+            ),
+            "brief",
+        ),
+        ("search brief: whole name", Rc::new(names.clone()), "brief"),
+        (
+            "search brief: thi + given name",
+            Rc::new(
+                names
+                    .iter()
+                    .filter_map(|n| n.split(' ').next_back().map(|g| format!("thi {g}")))
+                    .collect(),
+            ),
+            "brief",
+        ),
+        (
+            "search brief: thi",
+            Rc::new(vec!["thi".to_owned()]),
+            "brief",
+        ),
+        (
+            "search full: CCCD",
+            Rc::new(summary.search_national_ids.clone()),
+            "full",
+        ),
+        (
+            "search full: phone",
+            Rc::new(summary.search_phones.clone()),
+            "full",
+        ),
+    ];
     let reqs = Rc::new(requests.clone());
     type Make = Rc<dyn Fn(u64) -> Req>;
     let pick = move |n: usize, i: u64| -> usize {
@@ -535,6 +578,19 @@ async fn workloads(
             })
         }),
     ];
+    let mut reads = reads;
+    for (name, terms, view) in &searches {
+        let t = terms.clone();
+        let view = *view;
+        let make: Make = Rc::new(move |i| {
+            let term = &t[pick(t.len(), i)];
+            Req::get(format!(
+                "/api/v1/donors?q={}&limit=50&view={view}",
+                term.replace(' ', "+")
+            ))
+        });
+        reads.push((name, make));
+    }
     for (name, make) in reads {
         eprintln!("   {name}");
         let s = http::run(&client, name, serial, make.clone(), None).await;
@@ -547,6 +603,16 @@ async fn workloads(
             "donor search" => Some(raw::measure(name, u64::MAX, phase, |i| {
                 raw::donor_search(raw_conn, &terms[pick(terms.len(), i)])
             })),
+            n if n.starts_with("search ") => {
+                let t = searches
+                    .iter()
+                    .find(|s| s.0 == n)
+                    .map(|s| s.1.clone())
+                    .unwrap_or_default();
+                Some(raw::measure(name, u64::MAX, phase, |i| {
+                    raw::donor_search(raw_conn, &t[pick(t.len(), i)])
+                }))
+            }
             "drive tally" => Some(raw::measure(name, u64::MAX, phase, |i| {
                 raw::tally(raw_conn, &drives[pick(drives.len(), i)])
             })),

@@ -287,29 +287,104 @@ pub fn donor_read(conn: &mut DbConn, id: &str) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// Donor search: a page of 50 (plus one) by folded name, or an exact phone, and the awards of
-/// the page in one statement.
+/// Donor search as `repo::donors::search` runs it, a page of 50 (plus one), then the awards of
+/// the page in one statement: an all-digits term is also an exact phone (its own query); the
+/// words are a name search through the trigram index (the FTS5 table on SQLite, the GIN index
+/// serving `LIKE` on PostgreSQL), rank 0 (the words whole and in order, the last as a prefix)
+/// in name order, then rank 1 when rank 0 does not fill the page.
 pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
-    let rows: Vec<DonorRow> = if term.bytes().all(|b| b.is_ascii_digit()) {
-        load(
+    const PAGE: usize = 51;
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    let words: Vec<&str> = term.split(' ').filter(|w| !w.is_empty()).collect();
+    let escape = |w: &str| {
+        w.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    };
+    let mut name = String::new();
+    let mut params = Vec::new();
+    let long: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() >= 3)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    let mut rest_name = String::new();
+    let mut rest_params = Vec::new();
+    if sqlite && !long.is_empty() {
+        // As the repository: rank 0 walks the name index against the FTS answer when the
+        // words are in an eighth of the names or more (the FTS index's trigram counts).
+        let dense = dense_words(conn, &words)?;
+        let fts = "rowid IN (SELECT rowid FROM donors_name_fts WHERE donors_name_fts MATCH ?)";
+        name.push_str(if dense { " AND +" } else { " AND " });
+        name.push_str(fts);
+        params.push(P::Text(long.join(" AND ")));
+        rest_name.push_str(" AND ");
+        rest_name.push_str(fts);
+        rest_params.push(P::Text(long.join(" AND ")));
+    }
+    let mut likes = String::new();
+    let mut like_params = Vec::new();
+    for w in &words {
+        likes.push_str(" AND name_folded LIKE ? ESCAPE '\\'");
+        like_params.push(P::Text(format!("%{}%", escape(w))));
+    }
+    name.push_str(&likes);
+    params.extend(like_params.iter().cloned());
+    rest_name.push_str(&likes);
+    rest_params.extend(like_params);
+    let mut pattern = String::from("%");
+    for (i, w) in words.iter().enumerate() {
+        pattern.push(' ');
+        pattern.push_str(&escape(w));
+        pattern.push_str(if i + 1 == words.len() { "%" } else { " %" });
+    }
+    params.push(P::Text(pattern.clone()));
+    rest_params.push(P::Text(pattern));
+    let best = "(' ' || replace(name_folded, ' ', '  ') || ' ') LIKE ? ESCAPE '\\'";
+    // All digits: a CCCD (12 digits) or a phone, looked up on its own index.
+    let exact = term
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then_some(if term.len() == 12 {
+            "national_id"
+        } else {
+            "phone"
+        });
+    let mut rows: Vec<DonorRow> = Vec::new();
+    if let Some(column) = exact {
+        rows = load(
             conn,
             &format!(
-                "SELECT {DONOR_COLUMNS} FROM donors WHERE phone = ? ORDER BY name_folded, id \
-                 LIMIT 51"
+                "SELECT {DONOR_COLUMNS} FROM donors WHERE {column} = ? \
+                 ORDER BY name_folded, id LIMIT 51"
             ),
             &[P::Text(term.to_owned())],
-        )?
-    } else {
-        let words: Vec<&str> = term.split(' ').filter(|w| !w.is_empty()).collect();
-        let mut sql = format!("SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1");
-        let mut params = Vec::new();
-        for w in &words {
-            sql.push_str(" AND name_folded LIKE ? ESCAPE '\\'");
-            params.push(P::Text(format!("%{w}%")));
+        )?;
+    }
+    if !words.is_empty() {
+        rows.extend(load::<DonorRow>(
+            conn,
+            &format!(
+                "SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1{name} AND {best} \
+                 ORDER BY name_folded, id LIMIT 51"
+            ),
+            &params,
+        )?);
+        rows.truncate(PAGE);
+        if rows.len() < PAGE {
+            let mut rest =
+                format!("SELECT {DONOR_COLUMNS} FROM donors WHERE 1 = 1{rest_name} AND NOT {best}");
+            if let Some(column) = exact {
+                rest.push_str(&format!(" AND ({column} IS NULL OR {column} <> ?)"));
+                rest_params.push(P::Text(term.to_owned()));
+            }
+            rest.push_str(&format!(
+                " ORDER BY name_folded || '', id LIMIT {}",
+                PAGE - rows.len()
+            ));
+            rows.extend(load::<DonorRow>(conn, &rest, &rest_params)?);
         }
-        sql.push_str(" ORDER BY name_folded, id LIMIT 51");
-        load(conn, &sql, &params)?
-    };
+    }
     if !rows.is_empty() {
         let marks = vec!["?"; rows.len()].join(", ");
         let params: Vec<P> = rows.iter().map(|r| P::Text(r.id.clone())).collect();
@@ -323,6 +398,35 @@ pub fn donor_search(conn: &mut DbConn, term: &str) -> Result<(), BenchError> {
         )?;
     }
     Ok(())
+}
+
+/// As `repo::donors::dense_words`: whether the words of three characters or more are in an
+/// eighth of the names or more, from the FTS index's trigram counts (SQLite).
+fn dense_words(conn: &mut DbConn, words: &[&str]) -> Result<bool, BenchError> {
+    let mut bound: Option<i64> = None;
+    for w in words.iter().filter(|w| w.chars().count() >= 3) {
+        let chars: Vec<char> = w.chars().collect();
+        for t in chars.windows(3) {
+            let rows: Vec<Count> = load(
+                conn,
+                "SELECT CAST(COALESCE(MAX(doc), 0) AS BIGINT) AS n FROM donors_name_vocab \
+                 WHERE term = ?",
+                &[P::Text(t.iter().collect())],
+            )?;
+            let n = rows.first().map_or(0, |r| r.n);
+            bound = Some(bound.map_or(n, |b| b.min(n)));
+        }
+    }
+    let Some(bound) = bound else {
+        return Ok(false);
+    };
+    let rows: Vec<Count> = load(
+        conn,
+        "SELECT CAST(COALESCE(MAX(rowid), 0) AS BIGINT) AS n FROM donors",
+        &[],
+    )?;
+    let donors = rows.first().map_or(0, |r| r.n);
+    Ok(bound > 0 && bound * 8 >= donors)
 }
 
 /// Drive tally: the six statements of the repository's tally, as SQL text.

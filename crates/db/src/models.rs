@@ -97,7 +97,7 @@ pub struct ApiKey {
 }
 
 /// A donor, with the counters the donation write transaction keeps.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = donors)]
 pub struct Donor {
     pub id: String,

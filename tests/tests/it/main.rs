@@ -21,6 +21,7 @@ mod crash_loop;
 mod deferrals;
 mod demo;
 mod donations;
+mod donor_search;
 mod donors;
 mod drives;
 mod emergency;

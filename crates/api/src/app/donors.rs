@@ -529,8 +529,8 @@ pub fn search_filter(search: &Search) -> Result<DonorFilter, AppError> {
     Ok(filter)
 }
 
-/// A page of donors matching `filter` (admin, coordinator, honors), ordered by folded name
-/// then id, in the full view: audited as `donors_listed` (also when empty: who searched for
+/// A page of donors matching `filter` (admin, coordinator, honors), ordered by rank (with
+/// `q`: see [`donors::search`]), folded name and id, in the full view: audited as `donors_listed` (also when empty: who searched for
 /// what) and counted against the caller's budget, so `tx` is a write transaction.
 pub fn list(
     tx: &mut DbConn,
@@ -591,7 +591,7 @@ fn search(
     page: &PageRequest,
 ) -> Result<Page<Donor>, AppError> {
     require_reader(actor)?;
-    // The search's keys are a folded name and an id joined by a tab.
+    // The search's keys are a rank, a folded name and an id joined by tabs.
     if page.after.as_deref().is_some_and(|a| !a.contains('\t')) {
         return Err(AppError::Unreadable(
             "cursor is not one this API issued".to_owned(),

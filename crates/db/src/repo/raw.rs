@@ -19,6 +19,7 @@ pub(crate) enum Param {
     Text(String),
     Date(NaiveDate),
     BigInt(i64),
+    Bool(bool),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +86,7 @@ macro_rules! bind_all {
                 Param::Text(s) => q.bind::<diesel::sql_types::Text, _>(s.clone()),
                 Param::Date(d) => q.bind::<diesel::sql_types::Date, _>(*d),
                 Param::BigInt(n) => q.bind::<diesel::sql_types::BigInt, _>(*n),
+                Param::Bool(b) => q.bind::<diesel::sql_types::Bool, _>(*b),
             };
         }
         q

@@ -12,6 +12,7 @@ mod common;
 
 mod concurrency;
 mod constraints;
+mod donor_name_index;
 mod migrations;
 mod queries;
 mod roundtrip;

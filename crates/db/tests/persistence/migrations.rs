@@ -1,5 +1,7 @@
 //! Both migration sets have the same names and build the same tables and columns, and the
-//! hand-written `schema.rs` agrees with them.
+//! hand-written `schema.rs` agrees with them. SQLite's full-text search tables (virtual tables
+//! and their shadow tables, e.g. `donors_name_fts`) are an index, as PostgreSQL's trigram
+//! index is, so they are not compared.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -74,7 +76,10 @@ fn columns(conn: &mut DbConn) -> Columns {
             "SELECT m.name AS table_name, p.name AS column_name, p.\"notnull\" AS not_null \
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
-               AND m.name <> '__diesel_schema_migrations'",
+               AND m.name <> '__diesel_schema_migrations' \
+               AND NOT EXISTS (SELECT 1 FROM sqlite_master v \
+                   WHERE v.type = 'table' AND v.sql LIKE 'CREATE VIRTUAL TABLE%' \
+                     AND (m.name = v.name OR m.name LIKE v.name || '\\_%' ESCAPE '\\'))",
         )
         .load::<SqliteColumn>(c)
         .expect("sqlite columns")

@@ -103,19 +103,20 @@ fn donor_search_matches_filters_and_pages() {
                 ..Default::default()
             },
         );
-        // Substrings, not whole words: "an" is in "van" too.
+        // Substrings, not whole words: "an" is in "van" too. The names with "van" whole and
+        // a word starting with "an" after it come first (rank 0), then the others.
         assert_eq!(
             names(&r),
             vec![
                 "nguyen van an",
-                "pham van cuong",
                 "tran  van an",
                 "tran van an",
-                "tran van an"
+                "tran van an",
+                "pham van cuong"
             ],
             "{backend:?}"
         );
-        assert!(r[3].id < r[4].id, "equal names ordered by id");
+        assert!(r[2].id < r[3].id, "equal names ordered by id");
 
         // Alternatives: words OR national id OR phone.
         let r = search(
@@ -237,17 +238,22 @@ fn donor_search_matches_filters_and_pages() {
         assert_eq!(van_all.len(), 5);
         assert_eq!(all_pages(conn, &van, 2), van_all);
 
-        // The cursor is "{name_folded}\t{id}" of the page's last row.
+        // The cursor is "{rank}\t{name_folded}\t{id}" of the page's last row.
         let page = donors::search(conn, &DonorFilter::default(), None, 2).expect("page");
         let last = &page.items[1];
         assert_eq!(
             page.next,
-            Some(format!("{}\t{}", last.name_folded, last.id))
+            Some(format!("0\t{}\t{}", last.name_folded, last.id))
         );
-        assert!(matches!(
-            donors::search(conn, &DonorFilter::default(), Some("no tab"), 2),
-            Err(DbError::BadCursor)
-        ));
+        for bad in ["no tab", "2\tname\tid", "x\tname\tid", "0\tno second tab"] {
+            assert!(
+                matches!(
+                    donors::search(conn, &DonorFilter::default(), Some(bad), 2),
+                    Err(DbError::BadCursor)
+                ),
+                "{bad:?}"
+            );
+        }
     }
 }
 

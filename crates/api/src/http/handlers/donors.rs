@@ -105,6 +105,10 @@ pub async fn update_donor(
 
 /// Lists and searches donors (admin, coordinator, honors), ordered by name (folded) then id:
 /// the full view is audited and counted against the caller's budget; `view=brief` is neither.
+///
+/// With `q`, the exact CCCD or phone matches and the names that hold its words whole and in
+/// the typed order (the last as a prefix) come first, then the other names that contain every
+/// word; each group in name order.
 #[utoipa::path(get, path = "/api/v1/donors", tag = "donors", params(DonorQuery),
     security(("bearer" = [])),
     responses(
