@@ -52,6 +52,29 @@ macro_rules! backend_tests {
     )*};
 }
 
+/// Serves `state` on a free loopback port from a thread of its own, as `hienmau serve` would;
+/// returns the address and the server's handle. A second call on another state of the same
+/// database is a second stateless instance.
+pub fn serve(state: AppState) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || hienmau_api::app(state.clone()))
+                .on_connect(hienmau_api::http::stream::on_connect)
+                .workers(2)
+                .disable_signals()
+                .bind("127.0.0.1:0")
+                .expect("bind");
+            let addr = server.addrs()[0];
+            let server = server.run();
+            tx.send((addr, server.handle())).expect("report address");
+            server.await.expect("server runs");
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("server started")
+}
+
 /// A running application on its own database.
 pub struct TestApp {
     pub base: String,
@@ -158,26 +181,7 @@ impl TestApp {
         settings.database_url = db.url.clone();
         let state = hienmau_api::http::startup::build_state(settings).expect("state");
         hienmau_api::http::startup::migrate(&state).expect("migrations");
-        let (tx, rx) = mpsc::channel();
-        let server_state = state.clone();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server =
-                    actix_web::HttpServer::new(move || hienmau_api::app(server_state.clone()))
-                        .on_connect(hienmau_api::http::stream::on_connect)
-                        .workers(2)
-                        .disable_signals()
-                        .bind("127.0.0.1:0")
-                        .expect("bind");
-                let addr = server.addrs()[0];
-                let server = server.run();
-                tx.send((addr, server.handle())).expect("report address");
-                server.await.expect("server runs");
-            });
-        });
-        let (addr, handle) = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server started");
+        let (addr, handle) = serve(state.clone());
         let admin_id = hienmau_api::cli::create_user(
             &state,
             hienmau_api::app::org::NewAccount {

@@ -4,7 +4,6 @@
 //! brief view is neither; paper-history edits belong to the registering chapter's scope; the
 //! audit entry of an edit holds the old and new values of each audited field.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use hienmau_tests::{backend_tests, test_settings, TestApp, TestDatabase};
@@ -387,23 +386,7 @@ fn the_budget_refuses_full_reads_past_it_postgres() {
 fn second_instance(app: &TestApp) -> (String, actix_web::dev::ServerHandle) {
     let state = hienmau_api::http::startup::build_state((*app.state.settings).clone())
         .expect("second state");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = actix_web::HttpServer::new(move || hienmau_api::app(state.clone()))
-                .workers(2)
-                .disable_signals()
-                .bind("127.0.0.1:0")
-                .expect("bind");
-            let addr = server.addrs()[0];
-            let server = server.run();
-            tx.send((addr, server.handle())).expect("report address");
-            server.await.expect("server runs");
-        });
-    });
-    let (addr, handle) = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("second server");
+    let (addr, handle) = hienmau_tests::serve(state);
     (format!("http://{addr}"), handle)
 }
 
