@@ -49,6 +49,16 @@ pub struct EligibilityRules {
     pub short_interval_days: i64,
 }
 
+impl EligibilityRules {
+    /// SHA-256 of the rules' JSON form: any change of any number (a new setting included)
+    /// changes it. Stored derived figures (each donor's `next_eligible_on`) remember the
+    /// fingerprint of the rules they were computed with, so that a change is noticed at start.
+    pub fn fingerprint(&self) -> Result<String, serde_json::Error> {
+        use sha2::{Digest, Sha256};
+        Ok(hex::encode(Sha256::digest(serde_json::to_vec(self)?)))
+    }
+}
+
 impl Default for EligibilityRules {
     fn default() -> Self {
         EligibilityRules {

@@ -2,10 +2,10 @@
 //! derives from the configuration in step with the configuration in force.
 
 use chrono::Duration;
-use hienmau_db::repo::{idempotency, rules};
+use hienmau_db::repo::rules::{self, ELIGIBILITY};
+use hienmau_db::repo::idempotency;
 use hienmau_db::DbConn;
 use hienmau_domain::EligibilityRules;
-use sha2::{Digest, Sha256};
 
 use crate::app::donations::refresh_stats;
 use crate::app::{AppError, Ctx};
@@ -18,17 +18,12 @@ pub fn purge_idempotency_keys(tx: &mut DbConn, ctx: &Ctx) -> Result<usize, AppEr
     Ok(idempotency::purge_older_than(tx, ctx.now - retention)?)
 }
 
-/// The name the eligibility rules' fingerprint is kept under.
-const ELIGIBILITY: &str = "eligibility";
-
 /// Donors recomputed per page of ids.
 const PAGE: i64 = 1_000;
 
-/// The fingerprint of a set of eligibility rules: SHA-256 of their JSON form, so that any
-/// change of any number (a new setting included) is a change.
+/// The fingerprint of a set of eligibility rules ([`EligibilityRules::fingerprint`]).
 pub fn eligibility_fingerprint(rules: &EligibilityRules) -> Result<String, AppError> {
-    let json = serde_json::to_vec(rules).map_err(AppError::internal)?;
-    Ok(hex::encode(Sha256::digest(json)))
+    rules.fingerprint().map_err(AppError::internal)
 }
 
 /// Recomputes every donor's stored eligibility figures (`next_eligible_on`, which the

@@ -7,6 +7,9 @@ use diesel::sql_types::BigInt;
 use crate::schema::{donors, rules_fingerprints};
 use crate::{DbConn, DbError};
 
+/// The name the eligibility rules' fingerprint is kept under.
+pub const ELIGIBILITY: &str = "eligibility";
+
 /// The stored fingerprint of `name`, if any.
 pub fn fingerprint(conn: &mut DbConn, name: &str) -> Result<Option<String>, DbError> {
     Ok(rules_fingerprints::table
