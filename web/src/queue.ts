@@ -46,6 +46,7 @@ export interface DonorBody {
   phone?: string;
   blood_group?: string;
   weight_kg?: number;
+  chapter_id?: string;
 }
 
 export interface DonorItem extends Base {

@@ -41,6 +41,14 @@ export async function flush(): Promise<void> {
   }
 }
 
+/** "Send now": the waiting items are due at once instead of at their backoff time. */
+export async function retryNow(): Promise<void> {
+  const now = Date.now();
+  await idbQueue.put(queueItems.value.filter((i) => i.state === 'queued').map((i) => ({ ...i, next_at: now })));
+  await refreshQueue();
+  await flush();
+}
+
 export async function enqueue(make: (seq: number) => Item[]): Promise<void> {
   await idbQueue.add(make);
   await refreshQueue();
