@@ -48,6 +48,8 @@ function DonorSearch({ onNew }: { onNew: () => void }) {
       try {
         if (!online.value) throw new NetworkError('offline');
         found = listOf<BriefDonor>(await get('/donors', { q: query, view: 'brief', limit: 20 }));
+        // Kept for an offline search later (the brief view: no CCCD, no phone).
+        void Promise.all(found.map(remember));
       } catch {
         found = await searchOffline(query);
         cached = true;

@@ -62,6 +62,7 @@ async function fetchOrCache<T>(key: string, load: () => Promise<T>): Promise<T |
   try {
     const v = await load();
     await cachePut(key, v);
+    fromCache.value = false;
     return v;
   } catch (e) {
     if (!(e instanceof NetworkError)) throw e;
