@@ -1,0 +1,80 @@
+// Runs the queue against IndexedDB and the server: on start, on each new record, when the
+// connection returns, and at each retry's due time.
+import { signal } from '@preact/signals';
+import { httpTransport, online } from './api';
+import { idbQueue } from './db';
+import { confirmExisting, discardIds, expiredSent, Sender, type Item } from './queue';
+import { session, signedIn } from './state';
+
+export const queueItems = signal<Item[]>([]);
+/** Bumped after records were sent: the tally refreshes. */
+export const sentTick = signal(0);
+export const pausedForAuth = signal(false);
+
+const sender = new Sender(idbQueue, httpTransport);
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+export async function refreshQueue(): Promise<void> {
+  const items = await idbQueue.all();
+  const old = expiredSent(items, Date.now());
+  if (old.length) await idbQueue.remove(old);
+  queueItems.value = old.length ? items.filter((i) => !old.includes(i.id)) : items;
+}
+
+export async function flush(): Promise<void> {
+  const s = session.value;
+  if (!s || !signedIn.value) {
+    pausedForAuth.value = !!s && queueItems.value.some((i) => i.owner === s.user.id && i.state === 'queued');
+    return;
+  }
+  pausedForAuth.value = false;
+  clearTimeout(timer);
+  const r = await sender.flush(s.user.id);
+  await refreshQueue();
+  if (r.sent) sentTick.value++;
+  if (r.unauthorized) {
+    pausedForAuth.value = true;
+    return;
+  }
+  if (r.nextDue !== null) {
+    timer = setTimeout(() => void flush(), Math.max(500, r.nextDue - Date.now()));
+  }
+}
+
+/** "Send now": the waiting items are due at once instead of at their backoff time. */
+export async function retryNow(): Promise<void> {
+  const now = Date.now();
+  await idbQueue.put(queueItems.value.filter((i) => i.state === 'queued').map((i) => ({ ...i, next_at: now })));
+  await refreshQueue();
+  await flush();
+}
+
+export async function enqueue(make: (seq: number) => Item[]): Promise<void> {
+  await idbQueue.add(make);
+  await refreshQueue();
+  if (online.value) void flush();
+}
+
+export async function discard(id: string): Promise<void> {
+  await idbQueue.remove(discardIds(queueItems.value, id));
+  await refreshQueue();
+}
+
+export async function confirmDuplicate(donorId: string): Promise<string | null> {
+  const updates = confirmExisting(queueItems.value, donorId);
+  if (!updates.length) return null;
+  await idbQueue.put(updates);
+  await refreshQueue();
+  void flush();
+  const d = updates[0];
+  return d && d.kind === 'donor' ? (d.server_id ?? null) : null;
+}
+
+export function startSync(): void {
+  void refreshQueue().then(flush);
+  window.addEventListener('online', () => void flush());
+  // Another tab may have recorded: its items show here too.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') void refreshQueue().then(flush);
+  });
+}
