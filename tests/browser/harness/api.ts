@@ -63,6 +63,7 @@ export interface Donor {
   date_of_birth: string;
   sex: 'male' | 'female';
   national_id: string | null;
+  phone?: string | null;
   blood_group: string | null;
   weight_kg: number | null;
   next_eligible_on: string | null;

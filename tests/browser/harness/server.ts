@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 
 /** The debug binary `cargo build -p hienmau-api --bin hienmau` makes, unless HIENMAU_BIN names another. */
 export function serverBinary(): string {

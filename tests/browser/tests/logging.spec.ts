@@ -68,7 +68,7 @@ test('a deferral with a reason from the catalogue, in two taps', async ({ page, 
 
   await signIn(page, world.coordinator);
   await pickEvent(page, drive.name, event.site);
-  await openDonor(page, donor.national_id ?? '', donor.full_name);
+  await openDonor(page, fold(donor.full_name), donor.full_name);
   await expect(page.getByTestId('eligibility')).toHaveAttribute('data-eligible', 'true');
 
   await page.getByTestId('record-deferral').click();
@@ -94,8 +94,18 @@ test('a deferral with a reason from the catalogue, in two taps', async ({ page, 
   expect(elig).toMatchObject({ eligible: false, reason: 'deferred', next_eligible_on: addDays(today(), reason.min_days) });
 
   // The donor, opened again, shows the deferral and its end.
-  await openDonor(page, donor.national_id ?? '', donor.full_name);
+  await openDonor(page, fold(donor.full_name), donor.full_name);
   await expect(page.getByTestId('eligibility')).toHaveAttribute('data-eligible', 'false');
   await expect(page.getByTestId('eligibility-reason')).toHaveText(vi['reason.deferred']);
   await expect(page.getByTestId('eligibility-next')).toContainText(viDate(addDays(today(), reason.min_days)));
+});
+
+test('a donor is found by an exact CCCD or phone number as well as by name', async ({ page, world }) => {
+  const donor = await newDonor(world, { phone: '0987654321' });
+  await signIn(page, world.coordinator);
+  await pickEvent(page, world.drive.name, world.event.site);
+  await openDonor(page, donor.national_id ?? '', donor.full_name);
+  await expect(page.getByTestId('eligibility')).toHaveAttribute('data-eligible', 'true');
+  // Any accepted spelling of the number.
+  await openDonor(page, '+84 987 654 321', donor.full_name);
 });
