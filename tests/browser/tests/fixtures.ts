@@ -12,10 +12,23 @@ function loadWorld(): World {
   return JSON.parse(readFileSync(file, 'utf8')) as World;
 }
 
-export const test = base.extend<{ world: World }>({
+export const test = base.extend<{ world: World; cspGuard: void }>({
   world: async ({}, use) => {
     await use(loadWorld());
   },
+  // The server's Content-Security-Policy (script-src 'self') must not break the app: any
+  // violation the browser reports fails the test that caused it.
+  cspGuard: [
+    async ({ page }, use) => {
+      const violations: string[] = [];
+      page.on('console', (msg) => {
+        if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
+      });
+      await use();
+      expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
   // The port is chosen by the global setup, after the config was read.
   baseURL: async ({}, use) => {
     await use(loadWorld().baseURL);
