@@ -467,9 +467,16 @@ function DonorPanel({ d }: { d: CachedDonor }) {
               <>
                 {' '}
                 <span data-testid="eligibility-reason">{reasonText(r.reason)}</span>{' '}
-                <span data-testid="eligibility-next">
-                  {r.next_eligible_on ? t('elig.next', { date: fmtDate(r.next_eligible_on) }) : r.reason === 'permanently_deferred' ? t('elig.never') : ''}
-                </span>
+                {r.next_eligible_on ? (
+                  <>
+                    {t('elig.next')}{' '}
+                    <time data-testid="eligibility-next" dateTime={r.next_eligible_on}>
+                      {fmtDate(r.next_eligible_on)}
+                    </time>
+                  </>
+                ) : r.reason === 'permanently_deferred' ? (
+                  t('elig.never')
+                ) : null}
               </>
             ) : r.max_volume_ml ? (
               <> {t('elig.max_volume', { ml: r.max_volume_ml })}</>
