@@ -603,7 +603,7 @@ export function DonorArea() {
   const d = selected.value;
   return (
     <>
-      <p role="status" class="notice-line">
+      <p role="status" class="notice-line" data-testid="record-status">
         {status.value}
       </p>
       {registering ? (
