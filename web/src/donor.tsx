@@ -195,7 +195,7 @@ function DonorForm({ onDone }: { onDone: () => void }) {
       </div>
       <label>
         {t('donor.national_id')}
-        <input data-testid="donor-national-id" inputMode="numeric" pattern="[0-9]{12}" value={f.national_id} onInput={set('national_id')} />
+        <input data-testid="donor-national-id" inputMode="numeric" pattern="[0-9]{12}" title={t('donor.national_id')} value={f.national_id} onInput={set('national_id')} />
       </label>
       <label>
         {t('donor.phone')}
@@ -340,7 +340,12 @@ function DonorPanel({ d }: { d: CachedDonor }) {
   const [msg, setMsg] = useState('');
   const hasDetector = typeof window !== 'undefined' && 'BarcodeDetector' in window;
 
-  useEffect(() => void loadReasons(), []);
+  const weightInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    void loadReasons();
+    // The weight measured at screening is the next thing to enter.
+    weightInput.current?.focus();
+  }, []);
 
   // Eligibility for this component and weight: asked again when either changes.
   useEffect(() => {
@@ -513,7 +518,7 @@ function DonorPanel({ d }: { d: CachedDonor }) {
         <div class="row">
           <label class="grow">
             {t('record.weight')}
-            <input data-testid="weight" type="number" inputMode="decimal" min="1" max="299" step="0.1" value={weight} onInput={(e) => setWeight(e.currentTarget.value)} />
+            <input ref={weightInput} data-testid="weight" type="number" inputMode="decimal" min="1" max="299" step="0.1" value={weight} onInput={(e) => setWeight(e.currentTarget.value)} />
           </label>
           <label class="grow">
             {t('record.component')}
