@@ -72,6 +72,19 @@ export async function confirmDuplicate(donorId: string): Promise<string | null> 
 
 export function startSync(): void {
   void refreshQueue().then(flush);
+  // A failed request marked the app offline while the device has a network: ask the server
+  // now and then whether it answers again (no other request may come while the queue waits).
+  setInterval(() => {
+    if (online.value || !navigator.onLine) return;
+    fetch('/health', { cache: 'no-store' })
+      .then((r) => {
+        if (r.ok) {
+          online.value = true;
+          void flush();
+        }
+      })
+      .catch(() => undefined);
+  }, 15_000);
   window.addEventListener('online', () => void flush());
   // Another tab may have recorded: its items show here too.
   document.addEventListener('visibilitychange', () => {
