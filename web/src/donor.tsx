@@ -7,7 +7,7 @@ import { addDays, fmtDate, fmtTime, has, lang, t, today } from './i18n';
 import { currentDrive, eventId, driveId } from './log';
 import type { Component, DonationBody, DonationItem, DonorBody, DonorItem, Problem } from './queue';
 import { user } from './state';
-import { enqueue, queueItems } from './sync';
+import { enqueue, queueItems, settled } from './sync';
 import { BLOOD_GROUPS, COMPONENTS, fold, listOf, presetVolume, uuid } from './util';
 
 export const selected = signal<CachedDonor | null>(null);
@@ -605,6 +605,11 @@ function DonorPanel({ d }: { d: CachedDonor }) {
 
 export function DonorArea() {
   const [registering, setRegistering] = useState(false);
+  const done = settled.value;
+  useEffect(() => {
+    const s = selected.value;
+    if (done && s?.id === done.local) void getDonor(done.server).then((c) => c && (selected.value = c));
+  }, [done]);
   const d = selected.value;
   return (
     <>
