@@ -1,8 +1,8 @@
 // hienmau's service worker: keeps the app shell so that /log opens with no connection.
 // The build replaces VERSION and ASSETS (scripts/sw-version.mjs); the API is never cached here
 // (the app keeps its own data in IndexedDB).
-const VERSION = '7a172421e62382bc';
-const ASSETS = ["/assets/index-DPsWCbn5.js","/assets/index-FPWR_xk9.css"];
+const VERSION = '3db34c99514463c3';
+const ASSETS = ["/assets/index-BRX4nXvq.js","/assets/index-DmRAvHux.css"];
 const CACHE = `hienmau-shell-${VERSION}`;
 const SHELL = ['/', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png', ...ASSETS];
 

@@ -29,7 +29,8 @@ function Header() {
       <button
         type="button"
         data-testid="lang-switch"
-        aria-label={t('lang.switch_label')}
+        title={t('lang.switch_label')}
+        lang={lang.value === 'vi' ? 'en' : 'vi'}
         onClick={() => setLang(lang.value === 'vi' ? 'en' : 'vi')}
       >
         {t('lang.switch')}

@@ -7,7 +7,7 @@ import { addDays, fmtDate, fmtTime, has, lang, t, today } from './i18n';
 import { currentDrive, eventId, driveId } from './log';
 import type { Component, DonationBody, DonationItem, DonorBody, DonorItem, Problem } from './queue';
 import { user } from './state';
-import { enqueue, queueItems } from './sync';
+import { enqueue, queueItems, settled } from './sync';
 import { BLOOD_GROUPS, COMPONENTS, fold, listOf, presetVolume, uuid } from './util';
 
 export const selected = signal<CachedDonor | null>(null);
@@ -195,7 +195,7 @@ function DonorForm({ onDone }: { onDone: () => void }) {
       </div>
       <label>
         {t('donor.national_id')}
-        <input data-testid="donor-national-id" inputMode="numeric" pattern="[0-9]{12}" value={f.national_id} onInput={set('national_id')} />
+        <input data-testid="donor-national-id" inputMode="numeric" pattern="[0-9]{12}" title={t('donor.national_id')} value={f.national_id} onInput={set('national_id')} />
       </label>
       <label>
         {t('donor.phone')}
@@ -340,7 +340,12 @@ function DonorPanel({ d }: { d: CachedDonor }) {
   const [msg, setMsg] = useState('');
   const hasDetector = typeof window !== 'undefined' && 'BarcodeDetector' in window;
 
-  useEffect(() => void loadReasons(), []);
+  const weightInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    void loadReasons();
+    // The weight measured at screening is the next thing to enter.
+    weightInput.current?.focus();
+  }, []);
 
   // Eligibility for this component and weight: asked again when either changes.
   useEffect(() => {
@@ -467,9 +472,16 @@ function DonorPanel({ d }: { d: CachedDonor }) {
               <>
                 {' '}
                 <span data-testid="eligibility-reason">{reasonText(r.reason)}</span>{' '}
-                <span data-testid="eligibility-next">
-                  {r.next_eligible_on ? t('elig.next', { date: fmtDate(r.next_eligible_on) }) : r.reason === 'permanently_deferred' ? t('elig.never') : ''}
-                </span>
+                {r.next_eligible_on ? (
+                  <>
+                    {t('elig.next')}{' '}
+                    <time data-testid="eligibility-next" dateTime={r.next_eligible_on}>
+                      {fmtDate(r.next_eligible_on)}
+                    </time>
+                  </>
+                ) : r.reason === 'permanently_deferred' ? (
+                  t('elig.never')
+                ) : null}
               </>
             ) : r.max_volume_ml ? (
               <> {t('elig.max_volume', { ml: r.max_volume_ml })}</>
@@ -506,7 +518,7 @@ function DonorPanel({ d }: { d: CachedDonor }) {
         <div class="row">
           <label class="grow">
             {t('record.weight')}
-            <input data-testid="weight" type="number" inputMode="decimal" min="1" max="299" step="0.1" value={weight} onInput={(e) => setWeight(e.currentTarget.value)} />
+            <input ref={weightInput} data-testid="weight" type="number" inputMode="decimal" min="1" max="299" step="0.1" value={weight} onInput={(e) => setWeight(e.currentTarget.value)} />
           </label>
           <label class="grow">
             {t('record.component')}
@@ -593,10 +605,15 @@ function DonorPanel({ d }: { d: CachedDonor }) {
 
 export function DonorArea() {
   const [registering, setRegistering] = useState(false);
+  const done = settled.value;
+  useEffect(() => {
+    const s = selected.value;
+    if (done && s?.id === done.local) void getDonor(done.server).then((c) => c && (selected.value = c));
+  }, [done]);
   const d = selected.value;
   return (
     <>
-      <p role="status" class="notice-line">
+      <p role="status" class="notice-line" data-testid="record-status">
         {status.value}
       </p>
       {registering ? (

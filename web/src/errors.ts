@@ -1,6 +1,6 @@
 // A server problem in the current language: the stable `code` picks the text; an unknown
 // code is shown as it is rather than hidden.
-import { has, t } from './i18n';
+import { fmtDate, has, t } from './i18n';
 import type { Problem } from './queue';
 
 export function reasonText(code: string | null | undefined): string {
@@ -22,7 +22,8 @@ export function problemText(p: Problem | undefined): string {
   if (!p) return '';
   if (p.code === 'donor_not_eligible') {
     const why = reasonText(p.reason ?? null) || p.detail || '';
-    return t('error.donor_not_eligible', { reason: why });
+    const until = p.next_eligible_on ? ` ${t('elig.next')} ${fmtDate(p.next_eligible_on)}.` : '';
+    return t('error.donor_not_eligible', { reason: why }) + until;
   }
   const key = `error.${p.code}`;
   const head = has(key) ? t(key) : t('error.generic', { code: p.code });

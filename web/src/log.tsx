@@ -102,13 +102,14 @@ async function loadEvents(id: string): Promise<void> {
 function EventPicker() {
   const [site, setSite] = useState('');
   const [msg, setMsg] = useState('');
+  // Loaded again when the connection returns: what the device kept may be out of date.
   useEffect(() => {
     void loadDrives().catch(() => undefined);
-  }, []);
+  }, [online.value]);
   useEffect(() => {
     remember('hienmau.drive', driveId.value);
     void loadEvents(driveId.value).catch(() => undefined);
-  }, [driveId.value]);
+  }, [driveId.value, online.value]);
   useEffect(() => remember('hienmau.event', eventId.value), [eventId.value]);
 
   async function create(e: Event) {
@@ -198,7 +199,7 @@ function TallyView() {
       live = false;
       clearInterval(timer);
     };
-  }, [id, sentTick.value]);
+  }, [id, sentTick.value, online.value]);
   if (!id || !tally) return null;
   const v = tally.v;
   const target = v.target_units ?? currentDrive()?.target_units ?? null;

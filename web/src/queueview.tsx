@@ -30,7 +30,7 @@ async function useExisting(id: string): Promise<void> {
 function Row({ i }: { i: Item }) {
   const state = i.state;
   return (
-    <li data-testid="queue-item" data-state={state} data-kind={i.kind} class={`q ${state}`}>
+    <li data-testid={i.kind === 'donor' ? 'queue-donor' : 'queue-item'} data-state={state} class={`q ${state}`}>
       <span class="q-what">{label(i)}</span>
       <span class="q-meta">
         {t(`queue.${state}`)} · {fmtTime(i.created_at)}
@@ -68,7 +68,8 @@ export function QueueView() {
   const all = queueItems.value;
   const mine = all.filter((i) => i.owner === me);
   const others = all.filter((i) => i.owner !== me && i.state === 'queued').length;
-  const count = (f: (i: Item) => boolean) => String(mine.filter(f).length);
+  // The counters count records of donations; registrations are listed but not counted.
+  const count = (f: (i: Item) => boolean) => String(mine.filter((i) => i.kind === 'donation' && f(i)).length);
   const shown = [...mine].reverse();
   return (
     <section class="card" data-testid="queue" aria-labelledby="queue-h">

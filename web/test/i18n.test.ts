@@ -42,6 +42,12 @@ describe('server codes in words', () => {
     expect(reasonText('moon_phase')).toContain('moon_phase');
   });
 
+  it('says why and until when a donor was refused', () => {
+    const s = problemText({ code: 'donor_not_eligible', reason: 'interval', next_eligible_on: '2027-02-22' });
+    expect(s).toContain(vi['reason.interval']);
+    expect(s).toContain('22/02/2027');
+  });
+
   it('names the fields of a validation error', () => {
     const s = problemText({ code: 'invalid_request', errors: [{ field: 'weight_kg', code: 'required' }] });
     expect(s).toContain(vi['field.weight_kg']);

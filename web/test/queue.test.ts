@@ -5,6 +5,9 @@ import { db, idbQueue, resetDbHandle } from '../src/db';
 import {
   backoff,
   confirmExisting,
+  discardIds,
+  expiredSent,
+  KEEP_SENT_MS,
   nextStep,
   Sender,
   type DonationBody,
@@ -320,5 +323,16 @@ describe('the send queue', () => {
     const sender = new Sender(idbQueue, server, now);
     await Promise.all([sender.flush(ALICE), sender.flush(ALICE)]);
     expect(server.calls).toEqual(['batch:ev-A:a1']);
+  });
+
+  it('discards a donor with the donations that waited for it, and drops old sent records only', async () => {
+    await idbQueue.add(donor('local-1'));
+    await idbQueue.add(donation('a1', 'ev-A', { donor_local: 'local-1' }, { donor_id: '' }));
+    await idbQueue.add(donation('a2', 'ev-A'));
+    await idbQueue.add(donation('s1', 'ev-A', { state: 'sent', created_at: clock - KEEP_SENT_MS - 1 }));
+    await idbQueue.add(donation('s2', 'ev-A', { state: 'sent' }));
+    const items = await idbQueue.all();
+    expect(discardIds(items, 'local-1')).toEqual(['local-1', 'a1']);
+    expect(expiredSent(items, clock)).toEqual(['s1']);
   });
 });

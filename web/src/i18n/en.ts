@@ -72,7 +72,7 @@ export const en: Record<Key, string> = {
   'elig.yes': 'May donate today',
   'elig.no': 'May not donate yet',
   'elig.unknown': 'Not checked (offline); the server checks it when the record is sent.',
-  'elig.next': 'May donate again from {date}',
+  'elig.next': 'May donate again from',
   'elig.never': 'May never donate again',
   'elig.max_volume': 'Largest volume: {ml} ml',
   'elig.stale': 'Kept on {time}, may be out of date (offline).',

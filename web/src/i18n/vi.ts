@@ -70,7 +70,7 @@ export const vi = {
   'elig.yes': 'Có thể hiến hôm nay',
   'elig.no': 'Chưa thể hiến',
   'elig.unknown': 'Chưa kiểm tra được (ngoại tuyến); máy chủ sẽ kiểm tra khi gửi.',
-  'elig.next': 'Có thể hiến lại từ {date}',
+  'elig.next': 'Có thể hiến lại từ',
   'elig.never': 'Không thể hiến lại',
   'elig.max_volume': 'Thể tích tối đa: {ml} ml',
   'elig.stale': 'Thông tin đã lưu lúc {time}, có thể đã cũ (ngoại tuyến).',
