@@ -28,6 +28,7 @@
 //! reserve member's consent date is the day of the import. One audit entry
 //! (`donors_imported`) records the file's name and the counts.
 
+use crate::app::FieldCode;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -340,7 +341,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             let parsed = parse_date(&raw);
             if parsed.is_none() {
                 errors.push(FieldError::new(
-                    f,
+                    f, FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
                 ));
             }
@@ -348,7 +349,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
         };
         let date_of_birth = match cell("date_of_birth") {
             None => {
-                errors.push(FieldError::new("date_of_birth", "is required"));
+                errors.push(FieldError::new("date_of_birth", FieldCode::Required, "is required"));
                 None
             }
             Some(_) => date("date_of_birth", &mut errors),
@@ -356,14 +357,14 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
         let prior_last_donation_on = date("prior_last_donation_on", &mut errors);
         let sex = match cell("sex") {
             None => {
-                errors.push(FieldError::new("sex", "is required (Nam or Nữ)"));
+                errors.push(FieldError::new("sex", FieldCode::Required, "is required (Nam or Nữ)"));
                 None
             }
             Some(raw) => {
                 let s = parse_sex(&raw);
                 if s.is_none() {
                     errors.push(FieldError::new(
-                        "sex",
+                        "sex", FieldCode::InvalidFormat,
                         format!("\"{raw}\" is not Nam/Nữ (male/female)"),
                     ));
                 }
@@ -374,7 +375,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             None => 0,
             Some(raw) => raw.parse::<i64>().unwrap_or_else(|_| {
                 errors.push(FieldError::new(
-                    "prior_donations",
+                    "prior_donations", FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not a whole number"),
                 ));
                 0
@@ -386,7 +387,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
                 Ok(w) => Some(w),
                 Err(_) => {
                     errors.push(FieldError::new(
-                        "weight_kg",
+                        "weight_kg", FieldCode::InvalidFormat,
                         format!("\"{raw}\" is not a number"),
                     ));
                     None
@@ -397,7 +398,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             None => false,
             Some(raw) => parse_yes_no(&raw).unwrap_or_else(|| {
                 errors.push(FieldError::new(
-                    "reserve",
+                    "reserve", FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not Có/Không (yes/no)"),
                 ));
                 false
@@ -429,7 +430,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             }
             _ => {
                 if full_name.is_empty() {
-                    errors.push(FieldError::new("full_name", "must not be empty"));
+                    errors.push(FieldError::new("full_name", FieldCode::Required, "must not be empty"));
                 }
                 None
             }

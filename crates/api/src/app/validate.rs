@@ -1,5 +1,6 @@
 //! Checks of free text and dates shared by every use case's validation.
 
+use crate::app::FieldCode;
 use crate::app::error::{AppError, FieldError};
 
 /// The years a stored calendar date may fall in (the reports' range). Dates far outside it are
@@ -11,7 +12,7 @@ pub fn check_year(field: &str, day: chrono::NaiveDate, errors: &mut Vec<FieldErr
     use chrono::Datelike;
     if !YEARS.contains(&day.year()) {
         errors.push(FieldError::new(
-            field,
+            field, FieldCode::OutOfRange,
             format!("must be in the years {} to {}", YEARS.start(), YEARS.end()),
         ));
     }
@@ -22,7 +23,7 @@ pub fn check_year(field: &str, day: chrono::NaiveDate, errors: &mut Vec<FieldErr
 pub fn required_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let v = value.trim();
     if let Err(problem) = hienmau_domain::text::check_text(v, max) {
-        errors.push(FieldError::new(field, problem.to_string()));
+        errors.push(FieldError::new(field, problem.code(), problem.to_string()));
     }
     v.to_owned()
 }
