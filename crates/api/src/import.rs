@@ -341,7 +341,8 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             let parsed = parse_date(&raw);
             if parsed.is_none() {
                 errors.push(FieldError::new(
-                    f, FieldCode::InvalidFormat,
+                    f,
+                    FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
                 ));
             }
@@ -349,7 +350,11 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
         };
         let date_of_birth = match cell("date_of_birth") {
             None => {
-                errors.push(FieldError::new("date_of_birth", FieldCode::Required, "is required"));
+                errors.push(FieldError::new(
+                    "date_of_birth",
+                    FieldCode::Required,
+                    "is required",
+                ));
                 None
             }
             Some(_) => date("date_of_birth", &mut errors),
@@ -357,14 +362,19 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
         let prior_last_donation_on = date("prior_last_donation_on", &mut errors);
         let sex = match cell("sex") {
             None => {
-                errors.push(FieldError::new("sex", FieldCode::Required, "is required (Nam or Nữ)"));
+                errors.push(FieldError::new(
+                    "sex",
+                    FieldCode::Required,
+                    "is required (Nam or Nữ)",
+                ));
                 None
             }
             Some(raw) => {
                 let s = parse_sex(&raw);
                 if s.is_none() {
                     errors.push(FieldError::new(
-                        "sex", FieldCode::InvalidFormat,
+                        "sex",
+                        FieldCode::InvalidFormat,
                         format!("\"{raw}\" is not Nam/Nữ (male/female)"),
                     ));
                 }
@@ -375,7 +385,8 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             None => 0,
             Some(raw) => raw.parse::<i64>().unwrap_or_else(|_| {
                 errors.push(FieldError::new(
-                    "prior_donations", FieldCode::InvalidFormat,
+                    "prior_donations",
+                    FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not a whole number"),
                 ));
                 0
@@ -387,7 +398,8 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
                 Ok(w) => Some(w),
                 Err(_) => {
                     errors.push(FieldError::new(
-                        "weight_kg", FieldCode::InvalidFormat,
+                        "weight_kg",
+                        FieldCode::InvalidFormat,
                         format!("\"{raw}\" is not a number"),
                     ));
                     None
@@ -398,7 +410,8 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             None => false,
             Some(raw) => parse_yes_no(&raw).unwrap_or_else(|| {
                 errors.push(FieldError::new(
-                    "reserve", FieldCode::InvalidFormat,
+                    "reserve",
+                    FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not Có/Không (yes/no)"),
                 ));
                 false
@@ -430,7 +443,11 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             }
             _ => {
                 if full_name.is_empty() {
-                    errors.push(FieldError::new("full_name", FieldCode::Required, "must not be empty"));
+                    errors.push(FieldError::new(
+                        "full_name",
+                        FieldCode::Required,
+                        "must not be empty",
+                    ));
                 }
                 None
             }

@@ -132,7 +132,11 @@ fn parsed<T, E: std::fmt::Display>(
     match parse(value?) {
         Ok(v) => Some(v),
         Err(e) => {
-            problems.push(FieldProblem::new(field, FieldCode::InvalidFormat, e.to_string()));
+            problems.push(FieldProblem::new(
+                field,
+                FieldCode::InvalidFormat,
+                e.to_string(),
+            ));
             None
         }
     }
@@ -250,7 +254,11 @@ impl DonorDraft {
         } else {
             return true;
         };
-        problems.push(FieldProblem::new("date_of_birth", FieldCode::OutOfRange, message));
+        problems.push(FieldProblem::new(
+            "date_of_birth",
+            FieldCode::OutOfRange,
+            message,
+        ));
         false
     }
 }

@@ -544,7 +544,14 @@ mod tests {
     fn assessment_answers_the_bag_or_the_reason() {
         let rules = EligibilityRules::default();
         let none: &[Deferral] = &[];
-        let ok = assess(&rules, &adult(Sex::Male, Some(60.0)), &[], none, WholeBlood, base());
+        let ok = assess(
+            &rules,
+            &adult(Sex::Male, Some(60.0)),
+            &[],
+            none,
+            WholeBlood,
+            base(),
+        );
         assert_eq!(ok.refusal, None);
         assert_eq!(ok.next_eligible_on, Some(base()));
         assert_eq!(
@@ -553,14 +560,31 @@ mod tests {
         );
         assert!(ok.max_volume_ml.is_some_and(|v| v > 0));
 
-        let unweighed = assess(&rules, &adult(Sex::Male, None), &[], none, WholeBlood, base());
+        let unweighed = assess(
+            &rules,
+            &adult(Sex::Male, None),
+            &[],
+            none,
+            WholeBlood,
+            base(),
+        );
         assert_eq!(unweighed.refusal, Some(Verdict::WeightRequired));
         assert_eq!(unweighed.refusal.map(|v| v.code()), Some("weight_required"));
-        assert_eq!((unweighed.next_eligible_on, unweighed.max_volume_ml), (None, None));
+        assert_eq!(
+            (unweighed.next_eligible_on, unweighed.max_volume_ml),
+            (None, None)
+        );
 
         // The dates decide before the missing weight: the donor is told when.
         let recent = history(&[(-10, WholeBlood)]);
-        let waiting = assess(&rules, &adult(Sex::Male, None), &recent, none, WholeBlood, base());
+        let waiting = assess(
+            &rules,
+            &adult(Sex::Male, None),
+            &recent,
+            none,
+            WholeBlood,
+            base(),
+        );
         assert_eq!(waiting.refusal, Some(Verdict::Refused(Reason::Interval)));
         assert_eq!(
             waiting.next_eligible_on,
@@ -568,13 +592,33 @@ mod tests {
         );
         assert_eq!(waiting.max_volume_ml, None);
 
-        let light = assess(&rules, &adult(Sex::Female, Some(30.0)), &[], none, WholeBlood, base());
+        let light = assess(
+            &rules,
+            &adult(Sex::Female, Some(30.0)),
+            &[],
+            none,
+            WholeBlood,
+            base(),
+        );
         assert_eq!(light.refusal.map(|v| v.code()), Some("underweight"));
         assert_eq!(light.next_eligible_on, None);
 
-        let permanent = [Deferral { from: day(-1), until: None }];
-        let never = assess(&rules, &adult(Sex::Male, Some(70.0)), &[], &permanent, Plasma, base());
-        assert_eq!(never.refusal.map(|v| v.code()), Some("permanently_deferred"));
+        let permanent = [Deferral {
+            from: day(-1),
+            until: None,
+        }];
+        let never = assess(
+            &rules,
+            &adult(Sex::Male, Some(70.0)),
+            &[],
+            &permanent,
+            Plasma,
+            base(),
+        );
+        assert_eq!(
+            never.refusal.map(|v| v.code()),
+            Some("permanently_deferred")
+        );
         assert_eq!(never.next_eligible_on, None);
     }
 

@@ -10,7 +10,10 @@ use hienmau_tests::{backend_tests, TestApp, FIELD_CODES};
 use serde_json::{json, Value};
 
 fn eligibility(app: &TestApp, token: &str, donor: &str, query: &str) -> hienmau_tests::Resp {
-    app.get(&format!("/api/v1/donors/{donor}/eligibility?{query}"), token)
+    app.get(
+        &format!("/api/v1/donors/{donor}/eligibility?{query}"),
+        token,
+    )
 }
 
 fn audit_entries(app: &TestApp) -> usize {

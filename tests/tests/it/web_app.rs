@@ -116,9 +116,12 @@ backend_tests! {
 }
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, written as PEM files.
-fn certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, rcgen::Certificate) {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap();
+fn certificate(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, rcgen::Certificate) {
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
     std::fs::write(&cert, made.cert.pem()).unwrap();
@@ -128,12 +131,19 @@ fn certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
 
 /// `hienmau serve` on a fresh SQLite database with `env`; the child and its address.
 fn spawn_serve(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut cmd = Command::new(BIN);
     cmd.arg("serve")
         .current_dir(dir)
         .env_clear()
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("h.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("h.db").display()),
+        )
         .env("HIENMAU_BIND", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -157,11 +167,13 @@ fn https_with_the_configured_certificate() {
     );
     let mut roots = rustls::RootCertStore::empty();
     roots.add(issued.der().clone()).unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     let agent = ureq::AgentBuilder::new()
         .tls_config(Arc::new(tls))
         .timeout(Duration::from_secs(5))
@@ -169,7 +181,10 @@ fn https_with_the_configured_certificate() {
     let mut answer = None;
     for _ in 0..150 {
         std::thread::sleep(Duration::from_millis(100));
-        if let Ok(r) = agent.get(&format!("https://localhost:{port}/health")).call() {
+        if let Ok(r) = agent
+            .get(&format!("https://localhost:{port}/health"))
+            .call()
+        {
             answer = Some(r);
             break;
         }
@@ -191,7 +206,10 @@ fn https_with_the_configured_certificate() {
     assert_eq!(answer.into_string().unwrap(), r#"{"status":"ok"}"#);
     assert!(plain.is_err(), "plain HTTP was answered on the HTTPS port");
     let page = page.unwrap();
-    assert_eq!(page.header("Content-Type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
     assert!(untrusted.is_err());
 }
 
@@ -206,9 +224,24 @@ fn half_configured_or_unreadable_tls_refuses_to_start() {
     let cases: [(&[(&str, &str)], &str); 5] = [
         (&[("HIENMAU_TLS_CERT", cert)], "HIENMAU_TLS_KEY"),
         (&[("HIENMAU_TLS_KEY", key)], "HIENMAU_TLS_CERT"),
-        (&[("HIENMAU_TLS_CERT", missing.to_str().unwrap()), ("HIENMAU_TLS_KEY", key)], "missing.pem"),
-        (&[("HIENMAU_TLS_CERT", not_pem.to_str().unwrap()), ("HIENMAU_TLS_KEY", key)], "not.pem"),
-        (&[("HIENMAU_TLS_CERT", cert), ("HIENMAU_TLS_KEY", cert)], "HIENMAU_TLS_KEY"),
+        (
+            &[
+                ("HIENMAU_TLS_CERT", missing.to_str().unwrap()),
+                ("HIENMAU_TLS_KEY", key),
+            ],
+            "missing.pem",
+        ),
+        (
+            &[
+                ("HIENMAU_TLS_CERT", not_pem.to_str().unwrap()),
+                ("HIENMAU_TLS_KEY", key),
+            ],
+            "not.pem",
+        ),
+        (
+            &[("HIENMAU_TLS_CERT", cert), ("HIENMAU_TLS_KEY", cert)],
+            "HIENMAU_TLS_KEY",
+        ),
     ];
     for (env, named) in cases {
         let (mut child, port) = spawn_serve(dir.path(), env);
@@ -228,7 +261,12 @@ fn half_configured_or_unreadable_tls_refuses_to_start() {
             panic!("{env:?}: the server started (port {port})");
         };
         let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         assert!(!status.success(), "{env:?}");
         assert!(err.contains(named), "{env:?}: {err}");
     }

@@ -98,7 +98,11 @@ pub fn record(
     let today = ctx.today();
     let noted_on = cmd.noted_on.unwrap_or(today);
     if noted_on > today {
-        return Err(AppError::field("noted_on", FieldCode::OutOfRange, "must not be in the future"));
+        return Err(AppError::field(
+            "noted_on",
+            FieldCode::OutOfRange,
+            "must not be in the future",
+        ));
     }
     let body = NewDonation {
         donor_id: Uuid::parse_str(&donor.id).map_err(AppError::internal)?,

@@ -184,16 +184,22 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
     };
     let donated_on = ctx.zone.day_of(donated_at.and_utc());
     if donated_at > ctx.now + MAX_CLOCK_SKEW {
-        errors.push(FieldError::new("donated_at", FieldCode::OutOfRange, "must not be in the future"));
+        errors.push(FieldError::new(
+            "donated_at",
+            FieldCode::OutOfRange,
+            "must not be in the future",
+        ));
     } else if target.opened_at.is_some_and(|opened| donated_at < opened) {
         errors.push(FieldError::new(
-            "donated_at", FieldCode::OutOfRange,
+            "donated_at",
+            FieldCode::OutOfRange,
             "must not be before the emergency request was opened",
         ));
     } else if let Some((first, last)) = target.days {
         if donated_on < first || donated_on > last {
             errors.push(FieldError::new(
-                "donated_at", FieldCode::OutOfRange,
+                "donated_at",
+                FieldCode::OutOfRange,
                 format!(
                     "its day ({donated_on}) must fall within the drive's dates ({first} to {last})"
                 ),
@@ -205,7 +211,8 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
         None => None,
         Some(c) if c.is_empty() || c.chars().count() > MAX_CODE_CHARS => {
             errors.push(FieldError::new(
-                "unit_code", FieldCode::TooLong,
+                "unit_code",
+                FieldCode::TooLong,
                 format!("must be 1 to {MAX_CODE_CHARS} characters"),
             ));
             None
@@ -215,7 +222,8 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
                 .any(|ch| crate::app::validate::forbidden_in_text(ch) || ch.is_whitespace()) =>
         {
             errors.push(FieldError::new(
-                "unit_code", FieldCode::InvalidFormat,
+                "unit_code",
+                FieldCode::InvalidFormat,
                 "must not contain spaces or control characters",
             ));
             None
@@ -226,7 +234,8 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
     if let Some(w) = body.weight_kg {
         if !(w.is_finite() && w > 0.0 && w < MAX_WEIGHT_KG) {
             errors.push(FieldError::new(
-                "weight_kg", FieldCode::OutOfRange,
+                "weight_kg",
+                FieldCode::OutOfRange,
                 format!("must be above 0 and below {MAX_WEIGHT_KG}"),
             ));
         }
@@ -246,27 +255,41 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
                 Some(v) if (1..=MAX_VOLUME_ML).contains(&v) => v,
                 Some(_) => {
                     errors.push(FieldError::new(
-                        "volume_ml", FieldCode::OutOfRange,
+                        "volume_ml",
+                        FieldCode::OutOfRange,
                         format!("must be between 1 and {MAX_VOLUME_ML}"),
                     ));
                     0
                 }
                 None => {
                     errors.push(FieldError::new(
-                        "volume_ml", FieldCode::Required,
+                        "volume_ml",
+                        FieldCode::Required,
                         "is required for a collected donation",
                     ));
                     0
                 }
             };
             if body.deferral_reason.is_some() {
-                errors.push(FieldError::new("deferral_reason", FieldCode::NotAllowed, "only for a deferral"));
+                errors.push(FieldError::new(
+                    "deferral_reason",
+                    FieldCode::NotAllowed,
+                    "only for a deferral",
+                ));
             }
             if body.deferred_until.is_some() {
-                errors.push(FieldError::new("deferred_until", FieldCode::NotAllowed, "only for a deferral"));
+                errors.push(FieldError::new(
+                    "deferred_until",
+                    FieldCode::NotAllowed,
+                    "only for a deferral",
+                ));
             }
             if permanent {
-                errors.push(FieldError::new("permanent", FieldCode::NotAllowed, "only for a deferral"));
+                errors.push(FieldError::new(
+                    "permanent",
+                    FieldCode::NotAllowed,
+                    "only for a deferral",
+                ));
             }
         }
         Outcome::Deferred => {
@@ -277,35 +300,45 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
                 .is_some_and(|v| !(0..=MAX_VOLUME_ML).contains(&v))
             {
                 errors.push(FieldError::new(
-                    "volume_ml", FieldCode::OutOfRange,
+                    "volume_ml",
+                    FieldCode::OutOfRange,
                     format!("must be between 0 and {MAX_VOLUME_ML}"),
                 ));
             }
             match &deferral_reason {
                 None => errors.push(FieldError::new(
-                    "deferral_reason", FieldCode::Required,
+                    "deferral_reason",
+                    FieldCode::Required,
                     "is required for a deferral",
                 )),
                 Some(r) if r.chars().count() > MAX_REASON_CHARS => errors.push(FieldError::new(
-                    "deferral_reason", FieldCode::TooLong,
+                    "deferral_reason",
+                    FieldCode::TooLong,
                     format!("must be at most {MAX_REASON_CHARS} characters"),
                 )),
-                Some(r) if r.chars().any(crate::app::validate::forbidden_in_text) => errors.push(
-                    FieldError::new("deferral_reason", FieldCode::InvalidFormat, "must not contain control characters"),
-                ),
+                Some(r) if r.chars().any(crate::app::validate::forbidden_in_text) => {
+                    errors.push(FieldError::new(
+                        "deferral_reason",
+                        FieldCode::InvalidFormat,
+                        "must not contain control characters",
+                    ))
+                }
                 Some(_) => {}
             }
             match (body.deferred_until, permanent) {
                 (Some(_), true) => errors.push(FieldError::new(
-                    "deferred_until", FieldCode::NotAllowed,
+                    "deferred_until",
+                    FieldCode::NotAllowed,
                     "give either deferred_until or permanent: true, not both",
                 )),
                 (None, false) => errors.push(FieldError::new(
-                    "deferred_until", FieldCode::Required,
+                    "deferred_until",
+                    FieldCode::Required,
                     "a deferral needs deferred_until or permanent: true",
                 )),
                 (Some(until), false) if until <= donated_on => errors.push(FieldError::new(
-                    "deferred_until", FieldCode::OutOfRange,
+                    "deferred_until",
+                    FieldCode::OutOfRange,
                     "must be after the day of the deferral",
                 )),
                 _ => {}
@@ -322,7 +355,8 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
             }
             if body.unit_code.is_some() {
                 errors.push(FieldError::new(
-                    "unit_code", FieldCode::NotAllowed,
+                    "unit_code",
+                    FieldCode::NotAllowed,
                     "a deferral takes no blood, so it has no unit code",
                 ));
             }
@@ -536,7 +570,10 @@ fn generate_unit_code(day: NaiveDate) -> String {
 }
 
 /// The rules' view of a donor weighing `weight_kg`.
-pub(crate) fn rules_donor(donor: &Donor, weight_kg: Option<f64>) -> Result<eligibility::Donor, AppError> {
+pub(crate) fn rules_donor(
+    donor: &Donor,
+    weight_kg: Option<f64>,
+) -> Result<eligibility::Donor, AppError> {
     Ok(eligibility::Donor {
         date_of_birth: donor.date_of_birth,
         sex: Sex::parse(&donor.sex).map_err(|_| AppError::internal("stored sex"))?,

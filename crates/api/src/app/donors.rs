@@ -208,14 +208,16 @@ fn registering_chapter(
 ) -> Result<String, AppError> {
     match named {
         Some(id) => {
-            let chapter = chapters::find(tx, id)?
-                .ok_or_else(|| AppError::field("chapter_id", FieldCode::NotFound, "no such chapter"))?;
+            let chapter = chapters::find(tx, id)?.ok_or_else(|| {
+                AppError::field("chapter_id", FieldCode::NotFound, "no such chapter")
+            })?;
             actor.require_chapter(&chapter)?;
             Ok(chapter.id)
         }
         None => actor.chapter.as_ref().map(|c| c.id.clone()).ok_or_else(|| {
             AppError::field(
-                "chapter_id", FieldCode::Required,
+                "chapter_id",
+                FieldCode::Required,
                 "required: the chapter that registers the donor",
             )
         }),

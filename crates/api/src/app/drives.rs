@@ -113,8 +113,8 @@ fn chapter_for(
     id: &str,
     field: &str,
 ) -> Result<Chapter, AppError> {
-    let chapter =
-        chapters::find(conn, id)?.ok_or_else(|| AppError::field(field, FieldCode::NotFound, "no such chapter"))?;
+    let chapter = chapters::find(conn, id)?
+        .ok_or_else(|| AppError::field(field, FieldCode::NotFound, "no such chapter"))?;
     actor.require_chapter(&chapter)?;
     Ok(chapter)
 }
@@ -129,13 +129,21 @@ fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate, errors: &mut Vec<FieldE
     check_year("starts_on", starts_on, errors);
     check_year("ends_on", ends_on, errors);
     if ends_on < starts_on {
-        errors.push(FieldError::new("ends_on", FieldCode::OutOfRange, "must not be before starts_on"));
+        errors.push(FieldError::new(
+            "ends_on",
+            FieldCode::OutOfRange,
+            "must not be before starts_on",
+        ));
     }
 }
 
 fn check_target(target: Option<i32>, errors: &mut Vec<FieldError>) {
     if target.is_some_and(|t| t < 0) {
-        errors.push(FieldError::new("target_units", FieldCode::OutOfRange, "must not be negative"));
+        errors.push(FieldError::new(
+            "target_units",
+            FieldCode::OutOfRange,
+            "must not be negative",
+        ));
     }
 }
 
@@ -182,7 +190,13 @@ pub fn list_drives(
             let last = NaiveDate::from_ymd_opt(y, 12, 31);
             match (first, last) {
                 (Some(f), Some(l)) if LIST_YEARS.contains(&y) => Some((f, l)),
-                _ => return Err(AppError::field("year", FieldCode::OutOfRange, "must be between 1900 and 9999")),
+                _ => {
+                    return Err(AppError::field(
+                        "year",
+                        FieldCode::OutOfRange,
+                        "must be between 1900 and 9999",
+                    ))
+                }
             }
         }
     };
@@ -250,7 +264,8 @@ pub fn update_drive(
                 "ends_on"
             };
             return Err(AppError::field(
-                field, FieldCode::OutOfRange,
+                field,
+                FieldCode::OutOfRange,
                 "an event of the drive would fall outside the new dates",
             ));
         }
@@ -314,7 +329,8 @@ pub fn create_event(
     let (drive, _) = drive_in_scope(tx, actor, &row.drive_id)?;
     if row.held_on < drive.starts_on || row.held_on > drive.ends_on {
         return Err(AppError::field(
-            "held_on", FieldCode::OutOfRange,
+            "held_on",
+            FieldCode::OutOfRange,
             format!(
                 "must fall within the drive's dates ({} to {})",
                 drive.starts_on, drive.ends_on

@@ -211,7 +211,8 @@ fn note_text(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
     let v = value.map(str::trim).filter(|v| !v.is_empty())?;
     if v.chars().count() > MAX_NOTE_CHARS {
         errors.push(FieldError::new(
-            "note", FieldCode::TooLong,
+            "note",
+            FieldCode::TooLong,
             format!("must be at most {MAX_NOTE_CHARS} characters"),
         ));
     } else if v
@@ -219,7 +220,8 @@ fn note_text(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
         .any(|c| crate::app::validate::forbidden_in_text(c) && !matches!(c, '\n' | '\r' | '\t'))
     {
         errors.push(FieldError::new(
-            "note", FieldCode::InvalidFormat,
+            "note",
+            FieldCode::InvalidFormat,
             "must not contain control characters",
         ));
     }
@@ -237,14 +239,16 @@ fn hospital_for(
         (Role::Admin, Some(h)) => Some(h),
         (Role::Admin, None) => {
             errors.push(FieldError::new(
-                "hospital_id", FieldCode::Required,
+                "hospital_id",
+                FieldCode::Required,
                 "required when an admin opens a request",
             ));
             None
         }
         (_, Some(h)) if actor.hospital_id.as_deref() != Some(h.as_str()) => {
             errors.push(FieldError::new(
-                "hospital_id", FieldCode::NotAllowed,
+                "hospital_id",
+                FieldCode::NotAllowed,
                 "a hospital opens requests for itself only",
             ));
             None
@@ -265,13 +269,18 @@ pub fn open(
     let blood_group = match BloodGroup::parse(&cmd.blood_group) {
         Ok(g) => g.as_str().to_owned(),
         Err(e) => {
-            errors.push(FieldError::new("blood_group", FieldCode::InvalidFormat, e.to_string()));
+            errors.push(FieldError::new(
+                "blood_group",
+                FieldCode::InvalidFormat,
+                e.to_string(),
+            ));
             String::new()
         }
     };
     if !(1..=MAX_UNITS).contains(&cmd.units_needed) {
         errors.push(FieldError::new(
-            "units_needed", FieldCode::OutOfRange,
+            "units_needed",
+            FieldCode::OutOfRange,
             format!("must be between 1 and {MAX_UNITS}"),
         ));
     }
@@ -280,10 +289,15 @@ pub fn open(
         None => now,
     };
     if opened_at > now + MAX_CLOCK_SKEW {
-        errors.push(FieldError::new("opened_at", FieldCode::OutOfRange, "must not be in the future"));
+        errors.push(FieldError::new(
+            "opened_at",
+            FieldCode::OutOfRange,
+            "must not be in the future",
+        ));
     } else if !actor.is_admin() && opened_at < now - MAX_BACKDATE {
         errors.push(FieldError::new(
-            "opened_at", FieldCode::NotAllowed,
+            "opened_at",
+            FieldCode::NotAllowed,
             "must be at most 7 days before now (an administrator records older requests)",
         ));
     }
@@ -318,7 +332,11 @@ pub fn open(
         disclosure_cap: None,
     };
     if hospitals::find(tx, &row.hospital_id)?.is_none() {
-        return Err(AppError::field("hospital_id", FieldCode::NotFound, "no such hospital"));
+        return Err(AppError::field(
+            "hospital_id",
+            FieldCode::NotFound,
+            "no such hospital",
+        ));
     }
     emergency::insert_request(tx, &row)?;
     audit::append(
@@ -653,7 +671,8 @@ pub fn donate(
             require_recordable(tx, actor, &r.id, &cmd.donor_id.to_string())?;
             if cmd.permanent == Some(true) {
                 return Err(AppError::field(
-                    "permanent", FieldCode::NotAllowed,
+                    "permanent",
+                    FieldCode::NotAllowed,
                     "a hospital may not record a permanent deferral",
                 ));
             }
@@ -662,7 +681,8 @@ pub fn donate(
             let latest = ctx.today() + chrono::Days::new(HOSPITAL_DEFERRAL_DAYS);
             if cmd.deferred_until.is_some_and(|until| until > latest) {
                 return Err(AppError::field(
-                    "deferred_until", FieldCode::OutOfRange,
+                    "deferred_until",
+                    FieldCode::OutOfRange,
                     "a hospital may defer a donor for at most a year",
                 ));
             }
@@ -702,14 +722,16 @@ pub fn update(
     let units_needed = match cmd.units_needed {
         Some(n) if !(1..=MAX_UNITS).contains(&n) => {
             errors.push(FieldError::new(
-                "units_needed", FieldCode::OutOfRange,
+                "units_needed",
+                FieldCode::OutOfRange,
                 format!("must be between 1 and {MAX_UNITS}"),
             ));
             None
         }
         Some(n) if n < i64::from(r.units_needed) => {
             errors.push(FieldError::new(
-                "units_needed", FieldCode::BelowMinimum,
+                "units_needed",
+                FieldCode::BelowMinimum,
                 format!("may be raised, not lowered (it is {})", r.units_needed),
             ));
             None
@@ -720,14 +742,16 @@ pub fn update(
     let disclosure_cap = match cmd.disclosure_cap {
         Some(_) if !actor.is_admin() => {
             errors.push(FieldError::new(
-                "disclosure_cap", FieldCode::NotAllowed,
+                "disclosure_cap",
+                FieldCode::NotAllowed,
                 "only an administrator sets a request's disclosure cap",
             ));
             None
         }
         Some(Some(c)) if !(0..=MAX_DISCLOSURE_CAP).contains(&c) => {
             errors.push(FieldError::new(
-                "disclosure_cap", FieldCode::OutOfRange,
+                "disclosure_cap",
+                FieldCode::OutOfRange,
                 format!("must be between 0 and {MAX_DISCLOSURE_CAP}"),
             ));
             None

@@ -57,7 +57,11 @@ pub fn create_chapter(
     AppError::check(errors)?;
     if let Some(parent) = &cmd.parent_id {
         if chapters::find(tx, parent)?.is_none() {
-            return Err(AppError::field("parent_id", FieldCode::NotFound, "no such chapter"));
+            return Err(AppError::field(
+                "parent_id",
+                FieldCode::NotFound,
+                "no such chapter",
+            ));
         }
     }
     let chapter = chapters::insert(tx, &hienmau_db::new_id(), &name, cmd.parent_id.as_deref())?;
@@ -227,8 +231,8 @@ pub fn create_user(
     AppError::check(errors)?;
     check_bound_to_existing(tx, cmd.chapter_id.as_deref(), cmd.hospital_id.as_deref())?;
     let now = hienmau_db::now();
-    let username =
-        Username::parse(&cmd.username).map_err(|e| AppError::field("username", FieldCode::InvalidFormat, e.to_string()))?;
+    let username = Username::parse(&cmd.username)
+        .map_err(|e| AppError::field("username", FieldCode::InvalidFormat, e.to_string()))?;
     let row = models::NewUser {
         id: hienmau_db::new_id(),
         username: username.into_string(),
@@ -367,12 +371,20 @@ fn check_bound_to_existing(
 ) -> Result<(), AppError> {
     if let Some(c) = chapter_id {
         if chapters::find(tx, c)?.is_none() {
-            return Err(AppError::field("chapter_id", FieldCode::NotFound, "no such chapter"));
+            return Err(AppError::field(
+                "chapter_id",
+                FieldCode::NotFound,
+                "no such chapter",
+            ));
         }
     }
     if let Some(h) = hospital_id {
         if hospitals::find(tx, h)?.is_none() {
-            return Err(AppError::field("hospital_id", FieldCode::NotFound, "no such hospital"));
+            return Err(AppError::field(
+                "hospital_id",
+                FieldCode::NotFound,
+                "no such hospital",
+            ));
         }
     }
     Ok(())
@@ -381,7 +393,11 @@ fn check_bound_to_existing(
 /// The username rule ([`hienmau_domain::username`]).
 fn check_username(username: &str, errors: &mut Vec<FieldError>) {
     if let Err(e) = Username::parse(username) {
-        errors.push(FieldError::new("username", FieldCode::InvalidFormat, e.to_string()));
+        errors.push(FieldError::new(
+            "username",
+            FieldCode::InvalidFormat,
+            e.to_string(),
+        ));
     }
 }
 
@@ -389,12 +405,14 @@ fn check_password(password: &str, errors: &mut Vec<FieldError>) {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
         errors.push(FieldError::new(
-            "password", FieldCode::BelowMinimum,
+            "password",
+            FieldCode::BelowMinimum,
             format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     } else if n > MAX_PASSWORD_CHARS {
         errors.push(FieldError::new(
-            "password", FieldCode::TooLong,
+            "password",
+            FieldCode::TooLong,
             format!("must be at most {MAX_PASSWORD_CHARS} characters"),
         ));
     }
@@ -409,24 +427,29 @@ fn check_binding(
     errors: &mut Vec<FieldError>,
 ) {
     match (role, chapter_id, hospital_id) {
-        (Role::Coordinator, None, _) => {
-            errors.push(FieldError::new("chapter_id", FieldCode::Required, "required for a coordinator"))
-        }
+        (Role::Coordinator, None, _) => errors.push(FieldError::new(
+            "chapter_id",
+            FieldCode::Required,
+            "required for a coordinator",
+        )),
         (Role::Hospital, _, None) => errors.push(FieldError::new(
-            "hospital_id", FieldCode::Required,
+            "hospital_id",
+            FieldCode::Required,
             "required for a hospital user",
         )),
         _ => {}
     }
     if role != Role::Coordinator && chapter_id.is_some() {
         errors.push(FieldError::new(
-            "chapter_id", FieldCode::NotAllowed,
+            "chapter_id",
+            FieldCode::NotAllowed,
             "only coordinators belong to a chapter",
         ));
     }
     if role != Role::Hospital && hospital_id.is_some() {
         errors.push(FieldError::new(
-            "hospital_id", FieldCode::NotAllowed,
+            "hospital_id",
+            FieldCode::NotAllowed,
             "only hospital users belong to a hospital",
         ));
     }

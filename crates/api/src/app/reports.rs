@@ -76,7 +76,8 @@ pub fn annual(
         (true, Some(f), Some(t)) => (f, t),
         _ => {
             return Err(AppError::field(
-                "year", FieldCode::OutOfRange,
+                "year",
+                FieldCode::OutOfRange,
                 format!("must be between {} and {}", YEARS.start(), YEARS.end()),
             ))
         }

@@ -115,10 +115,7 @@ pub fn eligibility(
     require_reader(actor)?;
     let (component, on) = checked(q, ctx.today())?;
     let donor = donors::find(conn, id)?.ok_or(AppError::NotFound)?;
-    let weight_kg = q
-        .weight_kg
-        .or(donor.weight_kg)
-        .filter(|w| w.is_finite());
+    let weight_kg = q.weight_kg.or(donor.weight_kg).filter(|w| w.is_finite());
     let history = history_of(conn, &donor)?;
     let who = rules_donor(&donor, weight_kg)?;
     let a = eligibility::assess(

@@ -1,7 +1,7 @@
 //! Checks of free text and dates shared by every use case's validation.
 
-use crate::app::FieldCode;
 use crate::app::error::{AppError, FieldError};
+use crate::app::FieldCode;
 
 /// The years a stored calendar date may fall in (the reports' range). Dates far outside it are
 /// typing errors, and years past 9999 do not survive a round trip through SQLite's text dates.
@@ -12,7 +12,8 @@ pub fn check_year(field: &str, day: chrono::NaiveDate, errors: &mut Vec<FieldErr
     use chrono::Datelike;
     if !YEARS.contains(&day.year()) {
         errors.push(FieldError::new(
-            field, FieldCode::OutOfRange,
+            field,
+            FieldCode::OutOfRange,
             format!("must be in the years {} to {}", YEARS.start(), YEARS.end()),
         ));
     }

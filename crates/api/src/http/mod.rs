@@ -13,7 +13,7 @@ pub mod request_id;
 pub mod routes;
 pub mod server;
 pub mod startup;
-pub mod tls;
 pub mod state;
 pub mod stream;
+pub mod tls;
 pub mod web;

@@ -11,10 +11,10 @@ use actix_web::{web, FromRequest, Handler, Responder, ResponseError, Route};
 
 use crate::http::auth::{middleware::enforce, Policy, Role, Scope};
 use crate::http::error::ApiError;
-use crate::http::web as app;
 use crate::http::handlers::{api_keys, audit_log, emergency};
 use crate::http::handlers::{auth, donations, donors, drives, ops, org};
 use crate::http::handlers::{deferrals, honors, reports};
+use crate::http::web as app;
 
 /// The base path of the API.
 pub const API: &str = "/api/v1";

@@ -18,14 +18,18 @@ pub fn server_config(settings: &Settings) -> Result<Option<ServerConfig>, String
         (None, None) => return Ok(None),
         (Some(cert), Some(key)) => (cert, key),
         (Some(_), None) => {
-            return Err("HIENMAU_TLS_CERT is set but HIENMAU_TLS_KEY is not: HTTPS needs both \
+            return Err(
+                "HIENMAU_TLS_CERT is set but HIENMAU_TLS_KEY is not: HTTPS needs both \
                  (or neither, for plain HTTP)"
-                .to_owned())
+                    .to_owned(),
+            )
         }
         (None, Some(_)) => {
-            return Err("HIENMAU_TLS_KEY is set but HIENMAU_TLS_CERT is not: HTTPS needs both \
+            return Err(
+                "HIENMAU_TLS_KEY is set but HIENMAU_TLS_CERT is not: HTTPS needs both \
                  (or neither, for plain HTTP)"
-                .to_owned())
+                    .to_owned(),
+            )
         }
     };
     let chain = CertificateDer::pem_file_iter(cert)
@@ -44,6 +48,8 @@ pub fn server_config(settings: &Settings) -> Result<Option<ServerConfig>, String
         .map_err(|e| format!("TLS: {e}"))?
         .with_no_client_auth()
         .with_single_cert(chain, private)
-        .map_err(|e| format!("HIENMAU_TLS_CERT and HIENMAU_TLS_KEY do not make a usable pair: {e}"))?;
+        .map_err(|e| {
+            format!("HIENMAU_TLS_CERT and HIENMAU_TLS_KEY do not make a usable pair: {e}")
+        })?;
     Ok(Some(config))
 }

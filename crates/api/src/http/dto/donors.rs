@@ -449,10 +449,13 @@ impl From<crate::app::screening::Eligibility> for EligibilityOut {
 
 /// The stored answer of a registration: 201 with the donor (what an `Idempotency-Key` repeat
 /// answers again).
-pub fn created(view: DonorView) -> Result<crate::app::idempotency::StoredResponse, crate::app::AppError> {
+pub fn created(
+    view: DonorView,
+) -> Result<crate::app::idempotency::StoredResponse, crate::app::AppError> {
     Ok(crate::app::idempotency::StoredResponse {
         status: 201,
-        body: serde_json::to_string(&DonorOut::from(view)).map_err(crate::app::AppError::internal)?,
+        body: serde_json::to_string(&DonorOut::from(view))
+            .map_err(crate::app::AppError::internal)?,
     })
 }
 
