@@ -52,6 +52,17 @@ macro_rules! backend_tests {
     )*};
 }
 
+/// The field codes of the contract (`hienmau_domain::FieldCode`).
+pub const FIELD_CODES: [&str; 7] = [
+    "required",
+    "too_long",
+    "invalid_format",
+    "out_of_range",
+    "below_minimum",
+    "not_found",
+    "not_allowed",
+];
+
 /// Serves `state` on a free loopback port from a thread of its own, as `hienmau serve` would;
 /// returns the address and the server's handle. A second call on another state of the same
 /// database is a second stateless instance.
@@ -134,6 +145,40 @@ impl Resp {
         for key in ["type", "title", "detail"] {
             assert!(body[key].is_string(), "problem lacks {key}: {}", self.text);
         }
+        // Every field error of every problem any test sees carries a documented code.
+        if let Some(errors) = body.get("errors") {
+            for e in errors.as_array().expect("errors is an array") {
+                let code = e["code"].as_str().unwrap_or("");
+                assert!(
+                    FIELD_CODES.contains(&code),
+                    "field error without a documented code: {}",
+                    self.text
+                );
+            }
+        }
+        body
+    }
+
+    /// Asserts a 422 `invalid_request` with exactly these (field, code) pairs, in order.
+    #[track_caller]
+    pub fn expect_fields(&self, expected: &[(&str, &str)]) -> Value {
+        let body = self.expect_problem(422, "invalid_request");
+        let got: Vec<(String, String)> = body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| {
+                (
+                    e["field"].as_str().unwrap_or("").to_owned(),
+                    e["code"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
+            .collect();
+        assert_eq!(got, want, "body: {}", self.text);
         body
     }
 }

@@ -267,6 +267,8 @@ pub fn create_user(state: &crate::AppState, account: NewAccount) -> Result<Strin
 /// Migrates (retrying in the background while the database is down), then serves.
 fn serve(state: crate::AppState) -> Result<(), String> {
     let bind = state.settings.bind.clone();
+    // Checked before anything else starts: a half-configured HTTPS must not serve plain HTTP.
+    let tls = crate::http::tls::server_config(&state.settings)?;
     actix_web::rt::System::new().block_on(async move {
         let migrator = state.clone();
         // A database that is down at start must not stop the process: /ready answers 503 and
@@ -299,10 +301,14 @@ fn serve(state: crate::AppState) -> Result<(), String> {
             .on_connect(crate::http::stream::on_connect)
             .client_request_timeout(Duration::from_secs(10))
             .client_disconnect_timeout(Duration::from_secs(5))
-            .keep_alive(Duration::from_secs(75))
-            .bind(&bind)
-            .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-        tracing::info!(%bind, "serving");
+            .keep_alive(Duration::from_secs(75));
+        let https = tls.is_some();
+        let server = match tls {
+            Some(config) => server.bind_rustls_0_23(&bind, config),
+            None => server.bind(&bind),
+        }
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        tracing::info!(%bind, https, "serving");
         server.run().await.map_err(|e| e.to_string())
     })
 }

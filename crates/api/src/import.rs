@@ -28,6 +28,7 @@
 //! reserve member's consent date is the day of the import. One audit entry
 //! (`donors_imported`) records the file's name and the counts.
 
+use crate::app::FieldCode;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -341,6 +342,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             if parsed.is_none() {
                 errors.push(FieldError::new(
                     f,
+                    FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
                 ));
             }
@@ -348,7 +350,11 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
         };
         let date_of_birth = match cell("date_of_birth") {
             None => {
-                errors.push(FieldError::new("date_of_birth", "is required"));
+                errors.push(FieldError::new(
+                    "date_of_birth",
+                    FieldCode::Required,
+                    "is required",
+                ));
                 None
             }
             Some(_) => date("date_of_birth", &mut errors),
@@ -356,7 +362,11 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
         let prior_last_donation_on = date("prior_last_donation_on", &mut errors);
         let sex = match cell("sex") {
             None => {
-                errors.push(FieldError::new("sex", "is required (Nam or Nữ)"));
+                errors.push(FieldError::new(
+                    "sex",
+                    FieldCode::Required,
+                    "is required (Nam or Nữ)",
+                ));
                 None
             }
             Some(raw) => {
@@ -364,6 +374,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
                 if s.is_none() {
                     errors.push(FieldError::new(
                         "sex",
+                        FieldCode::InvalidFormat,
                         format!("\"{raw}\" is not Nam/Nữ (male/female)"),
                     ));
                 }
@@ -375,6 +386,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             Some(raw) => raw.parse::<i64>().unwrap_or_else(|_| {
                 errors.push(FieldError::new(
                     "prior_donations",
+                    FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not a whole number"),
                 ));
                 0
@@ -387,6 +399,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
                 Err(_) => {
                     errors.push(FieldError::new(
                         "weight_kg",
+                        FieldCode::InvalidFormat,
                         format!("\"{raw}\" is not a number"),
                     ));
                     None
@@ -398,6 +411,7 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             Some(raw) => parse_yes_no(&raw).unwrap_or_else(|| {
                 errors.push(FieldError::new(
                     "reserve",
+                    FieldCode::InvalidFormat,
                     format!("\"{raw}\" is not Có/Không (yes/no)"),
                 ));
                 false
@@ -429,7 +443,11 @@ fn read_rows(text: &str, today: NaiveDate) -> Result<ReadRows, ImportError> {
             }
             _ => {
                 if full_name.is_empty() {
-                    errors.push(FieldError::new("full_name", "must not be empty"));
+                    errors.push(FieldError::new(
+                        "full_name",
+                        FieldCode::Required,
+                        "must not be empty",
+                    ));
                 }
                 None
             }

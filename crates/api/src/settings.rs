@@ -18,6 +18,11 @@ pub struct Settings {
     pub database_url: String,
     /// Listen address.
     pub bind: String,
+    /// A PEM file of the server's certificate chain (`HIENMAU_TLS_CERT`): with `tls_key`, the
+    /// server speaks HTTPS only (phones need it for the offline app and the camera).
+    pub tls_cert: Option<String>,
+    /// A PEM file of the certificate's private key (`HIENMAU_TLS_KEY`); both or neither.
+    pub tls_key: Option<String>,
     /// Token signing secret (at least 32 bytes). On SQLite, generated beside the database when
     /// absent; on PostgreSQL, required.
     pub jwt_secret: Option<String>,
@@ -69,9 +74,11 @@ impl Default for Settings {
         Self {
             database_url: "sqlite://data/hienmau.db".to_owned(),
             bind: "127.0.0.1:8080".to_owned(),
+            tls_cert: None,
+            tls_key: None,
             jwt_secret: None,
             timezone: "Asia/Ho_Chi_Minh".to_owned(),
-            token_ttl_minutes: 60,
+            token_ttl_minutes: 720,
             pool: PoolConfig::default(),
             login_throttle: ThrottleConfig::default(),
             limits: LimitsConfig::default(),
@@ -265,8 +272,8 @@ impl Default for RegistryConfig {
 }
 
 /// The settings `HIENMAU_<KEY>` may set (the contract's `HIENMAU_BIND`, `HIENMAU_JWT_SECRET`,
-/// `HIENMAU_TIMEZONE`, `HIENMAU_AUDIT_KEY` and `HIENMAU_AUDIT_PREVIOUS_KEYS` are read as raw
-/// strings instead).
+/// `HIENMAU_TIMEZONE`, `HIENMAU_AUDIT_KEY`, `HIENMAU_AUDIT_PREVIOUS_KEYS`, `HIENMAU_TLS_CERT`
+/// and `HIENMAU_TLS_KEY` are read as raw strings instead).
 const ENV_SETTINGS: [&str; 14] = [
     "database_url",
     "token_ttl_minutes",
@@ -327,6 +334,12 @@ impl Settings {
         }
         if let Some(v) = env("HIENMAU_BIND").filter(|v| !v.is_empty()) {
             s.bind = v;
+        }
+        if let Some(v) = env("HIENMAU_TLS_CERT").filter(|v| !v.is_empty()) {
+            s.tls_cert = Some(v);
+        }
+        if let Some(v) = env("HIENMAU_TLS_KEY").filter(|v| !v.is_empty()) {
+            s.tls_key = Some(v);
         }
         if let Some(v) = env("HIENMAU_JWT_SECRET").filter(|v| !v.is_empty()) {
             s.jwt_secret = Some(v);

@@ -271,6 +271,7 @@ impl DeferralCatalogue {
         match reason.min_days {
             None if !d.permanent => Err(FieldProblem {
                 field: "permanent",
+                code: crate::FieldCode::Required,
                 message: format!(
                     "`{}` is a permanent deferral reason: send permanent: true",
                     reason.code
@@ -283,6 +284,7 @@ impl DeferralCatalogue {
                     (Some(until), Some(earliest)) if !d.permanent && until < earliest => {
                         Err(FieldProblem {
                             field: "deferred_until",
+                            code: crate::FieldCode::BelowMinimum,
                             message: format!(
                                 "`{}` defers for at least {days} days: deferred_until must be \
                                  {earliest} or later",

@@ -8,7 +8,7 @@ use crate::eligibility::{self, Deferral, EligibilityRules, PastDonation};
 use crate::honors::TierTable;
 use crate::ids::{NationalId, PhoneNumber};
 use crate::text::{check_text, fold};
-use crate::{BloodGroup, Component, Sex};
+use crate::{BloodGroup, Component, FieldCode, Sex};
 
 /// The oldest accepted date of birth is 1 January of this year.
 pub const EARLIEST_BIRTH_YEAR: i32 = 1900;
@@ -28,14 +28,18 @@ const MAX_NATIONAL_ID_CHARS: usize = 32;
 pub struct FieldProblem {
     /// The field's name (`snake_case`, as in the API's bodies and the import's columns).
     pub field: &'static str,
+    /// Why, as a stable code.
+    pub code: FieldCode,
     /// What is wrong with it.
     pub message: String,
 }
 
 impl FieldProblem {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
+    /// A problem of `field`.
+    pub fn new(field: &'static str, code: FieldCode, message: impl Into<String>) -> Self {
         Self {
             field,
+            code,
             message: message.into(),
         }
     }
@@ -113,7 +117,7 @@ fn given(value: Option<&str>) -> Option<&str> {
 fn text(field: &'static str, value: &str, max: usize, problems: &mut Vec<FieldProblem>) -> String {
     let v = value.trim();
     if let Err(p) = check_text(v, max) {
-        problems.push(FieldProblem::new(field, p.to_string()));
+        problems.push(FieldProblem::new(field, p.code(), p.to_string()));
     }
     v.to_owned()
 }
@@ -128,7 +132,11 @@ fn parsed<T, E: std::fmt::Display>(
     match parse(value?) {
         Ok(v) => Some(v),
         Err(e) => {
-            problems.push(FieldProblem::new(field, e.to_string()));
+            problems.push(FieldProblem::new(
+                field,
+                FieldCode::InvalidFormat,
+                e.to_string(),
+            ));
             None
         }
     }
@@ -178,6 +186,7 @@ impl DonorDraft {
             if !(w.is_finite() && w > 0.0 && w < MAX_WEIGHT_KG) {
                 problems.push(FieldProblem::new(
                     "weight_kg",
+                    FieldCode::OutOfRange,
                     format!("must be above 0 and below {MAX_WEIGHT_KG}"),
                 ));
             }
@@ -187,6 +196,7 @@ impl DonorDraft {
         } else {
             problems.push(FieldProblem::new(
                 "prior_donations",
+                FieldCode::OutOfRange,
                 format!("must be between 0 and {MAX_PRIOR_DONATIONS}"),
             ));
             0
@@ -195,16 +205,19 @@ impl DonorDraft {
             if self.prior_donations == 0 {
                 problems.push(FieldProblem::new(
                     "prior_last_donation_on",
+                    FieldCode::NotAllowed,
                     "must be empty when prior_donations is 0",
                 ));
             } else if d > today {
                 problems.push(FieldProblem::new(
                     "prior_last_donation_on",
+                    FieldCode::OutOfRange,
                     "must not be in the future",
                 ));
             } else if dob_ok && d < self.date_of_birth {
                 problems.push(FieldProblem::new(
                     "prior_last_donation_on",
+                    FieldCode::OutOfRange,
                     "must not be before the date of birth",
                 ));
             }
@@ -241,7 +254,11 @@ impl DonorDraft {
         } else {
             return true;
         };
-        problems.push(FieldProblem::new("date_of_birth", message));
+        problems.push(FieldProblem::new(
+            "date_of_birth",
+            FieldCode::OutOfRange,
+            message,
+        ));
         false
     }
 }

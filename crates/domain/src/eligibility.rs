@@ -418,6 +418,80 @@ pub fn check(
     Ok(())
 }
 
+/// Why [`assess`] answers "not today": a rule's refusal, or no weight to judge on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// A rule of [`check`] refuses (never [`Reason::VolumeAboveAllowed`]: no volume is
+    /// proposed).
+    Refused(Reason),
+    /// Every date-based rule passes but no weight is known, so the weight minimum and the
+    /// volume caps cannot be judged (a collection would be refused naming `weight_kg`).
+    WeightRequired,
+}
+
+impl Verdict {
+    /// Stable machine-readable code, part of the API contract: a [`Reason::code`] or
+    /// `weight_required`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Verdict::Refused(r) => r.code(),
+            Verdict::WeightRequired => "weight_required",
+        }
+    }
+}
+
+/// May the donor give `component` on `day`, and how much: what a screening desk asks before
+/// it records anything.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Assessment {
+    /// `None` when eligible.
+    pub refusal: Option<Verdict>,
+    /// Eligible: `day` itself. Refused: the first day every date-based rule passes (as in
+    /// [`Ineligible::next_eligible_on`]); `None` when waiting does not help (a permanent
+    /// deferral, too old, underweight, no weight on record).
+    pub next_eligible_on: Option<NaiveDate>,
+    /// Eligible: the largest volume this donor may give of `component` (the bag to preset);
+    /// `None` when refused.
+    pub max_volume_ml: Option<i32>,
+}
+
+/// Judges a collection of `component` on `day` by the same rules as [`check`], with no volume
+/// proposed: the volume is the answer ([`Assessment::max_volume_ml`]). With no weight the
+/// date-based rules still decide first (a donor inside an interval is told when, not to be
+/// weighed); if they pass, the answer is [`Verdict::WeightRequired`].
+pub fn assess(
+    rules: &EligibilityRules,
+    donor: &Donor,
+    history: &[PastDonation],
+    deferrals: &[Deferral],
+    component: Component,
+    day: NaiveDate,
+) -> Assessment {
+    let proposed = Proposed {
+        day,
+        component,
+        volume_ml: 0,
+    };
+    let refused = |refusal, next_eligible_on| Assessment {
+        refusal: Some(refusal),
+        next_eligible_on,
+        max_volume_ml: None,
+    };
+    if let Err(e) = check(rules, donor, history, deferrals, &proposed) {
+        return refused(Verdict::Refused(e.reason), e.next_eligible_on);
+    }
+    match rules.allowed_volume_ml(donor.sex, donor.weight_kg, component) {
+        None => refused(Verdict::WeightRequired, None),
+        // `check` already refused a weight under the minimum; this is only a guard.
+        Some(allowed) if allowed <= 0 => refused(Verdict::Refused(Reason::Underweight), None),
+        Some(allowed) => Assessment {
+            refusal: None,
+            next_eligible_on: Some(day),
+            max_volume_ml: Some(allowed),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,6 +538,88 @@ mod tests {
                 e.next_eligible_on.map(|n| (n - base()).num_days()),
             )
         })
+    }
+
+    #[test]
+    fn assessment_answers_the_bag_or_the_reason() {
+        let rules = EligibilityRules::default();
+        let none: &[Deferral] = &[];
+        let ok = assess(
+            &rules,
+            &adult(Sex::Male, Some(60.0)),
+            &[],
+            none,
+            WholeBlood,
+            base(),
+        );
+        assert_eq!(ok.refusal, None);
+        assert_eq!(ok.next_eligible_on, Some(base()));
+        assert_eq!(
+            ok.max_volume_ml,
+            rules.allowed_volume_ml(Sex::Male, Some(60.0), WholeBlood)
+        );
+        assert!(ok.max_volume_ml.is_some_and(|v| v > 0));
+
+        let unweighed = assess(
+            &rules,
+            &adult(Sex::Male, None),
+            &[],
+            none,
+            WholeBlood,
+            base(),
+        );
+        assert_eq!(unweighed.refusal, Some(Verdict::WeightRequired));
+        assert_eq!(unweighed.refusal.map(|v| v.code()), Some("weight_required"));
+        assert_eq!(
+            (unweighed.next_eligible_on, unweighed.max_volume_ml),
+            (None, None)
+        );
+
+        // The dates decide before the missing weight: the donor is told when.
+        let recent = history(&[(-10, WholeBlood)]);
+        let waiting = assess(
+            &rules,
+            &adult(Sex::Male, None),
+            &recent,
+            none,
+            WholeBlood,
+            base(),
+        );
+        assert_eq!(waiting.refusal, Some(Verdict::Refused(Reason::Interval)));
+        assert_eq!(
+            waiting.next_eligible_on,
+            Some(add_days(day(-10), rules.long_interval_days))
+        );
+        assert_eq!(waiting.max_volume_ml, None);
+
+        let light = assess(
+            &rules,
+            &adult(Sex::Female, Some(30.0)),
+            &[],
+            none,
+            WholeBlood,
+            base(),
+        );
+        assert_eq!(light.refusal.map(|v| v.code()), Some("underweight"));
+        assert_eq!(light.next_eligible_on, None);
+
+        let permanent = [Deferral {
+            from: day(-1),
+            until: None,
+        }];
+        let never = assess(
+            &rules,
+            &adult(Sex::Male, Some(70.0)),
+            &[],
+            &permanent,
+            Plasma,
+            base(),
+        );
+        assert_eq!(
+            never.refusal.map(|v| v.code()),
+            Some("permanently_deferred")
+        );
+        assert_eq!(never.next_eligible_on, None);
     }
 
     #[test]

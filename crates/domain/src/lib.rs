@@ -74,6 +74,7 @@ pub mod donor;
 pub mod eligibility;
 pub mod emergency;
 pub mod error;
+pub mod field;
 pub mod honors;
 pub mod ids;
 pub mod person;
@@ -87,10 +88,12 @@ pub use deferral::{DeferralCatalogue, DeferralReason};
 pub use donation::Outcome;
 pub use donor::{DonorDetails, DonorDraft, DonorFigures, DonorRecord, FieldProblem};
 pub use eligibility::{
-    Deferral, Donor, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
+    Assessment, Deferral, Donor, EligibilityRules, Ineligible, PastDonation, Proposed, Reason,
+    Verdict,
 };
 pub use emergency::{CandidateCriteria, RequestStatus, ResponseKind, Urgency};
 pub use error::DomainError;
+pub use field::FieldCode;
 pub use honors::{Tier, TierTable};
 pub use ids::{NationalId, PhoneNumber};
 pub use person::{age_on, Sex};

@@ -45,6 +45,17 @@ pub enum TextProblem {
     ControlCharacters,
 }
 
+impl TextProblem {
+    /// The field code of this fault.
+    pub fn code(&self) -> crate::FieldCode {
+        match self {
+            TextProblem::Empty => crate::FieldCode::Required,
+            TextProblem::TooLong(_) => crate::FieldCode::TooLong,
+            TextProblem::ControlCharacters => crate::FieldCode::InvalidFormat,
+        }
+    }
+}
+
 impl std::fmt::Display for TextProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -41,6 +41,8 @@ mod registry_reads;
 mod reports;
 mod request_log;
 mod responses;
+mod screening;
 mod signin;
 mod smoke;
 mod tokens;
+mod web_app;

@@ -5,12 +5,13 @@
 //! the account before the password is checked, [`finish`] records the outcome after.
 
 use hienmau_db::models::User;
-use hienmau_db::repo::users;
+use hienmau_db::repo::{api_keys, users};
 use hienmau_db::DbConn;
 use hienmau_domain::Role;
 
 use crate::app::audit::{self, AuditRecord};
 use crate::app::error::AppError;
+use crate::app::scope::{Actor, Principal};
 use crate::app::validate::forbidden_in_text;
 
 /// Longer names are looked up as nobody (no account can have one).
@@ -124,6 +125,46 @@ pub fn finish(tx: &mut DbConn, attempt: Attempt) -> Result<Option<SignedIn>, App
         hospital_id: user.hospital_id,
         token_version: user.token_version,
     }))
+}
+
+/// Who the caller is, as `GET /auth/me` answers: the account behind a token or an API key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Me {
+    /// The user's id, or the API key's.
+    pub id: String,
+    /// The username, or the API key's name.
+    pub username: String,
+    /// The role in force.
+    pub role: Role,
+    /// A coordinator's chapter.
+    pub chapter_id: Option<String>,
+    /// A hospital caller's hospital.
+    pub hospital_id: Option<String>,
+    /// True for a hospital system's API key.
+    pub api_key: bool,
+}
+
+/// The caller's own account (any role). The policy middleware has just read the user or the
+/// key (a disabled user or a revoked key never gets here); the name is read again.
+pub fn me(conn: &mut DbConn, actor: &Actor) -> Result<Me, AppError> {
+    let (id, username, api_key) = match &actor.principal {
+        Principal::User { id } => {
+            let user = users::find(conn, id)?.ok_or(AppError::NotFound)?;
+            (user.id, user.username, false)
+        }
+        Principal::ApiKey { id } => {
+            let key = api_keys::find(conn, id)?.ok_or(AppError::NotFound)?;
+            (key.id, key.name, true)
+        }
+    };
+    Ok(Me {
+        id,
+        username,
+        role: actor.role,
+        chapter_id: actor.chapter.as_ref().map(|c| c.id.clone()),
+        hospital_id: actor.hospital_id.clone(),
+        api_key,
+    })
 }
 
 #[cfg(test)]

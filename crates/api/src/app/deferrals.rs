@@ -24,6 +24,7 @@
 //! donor away at an event or for an emergency request, not results noted afterwards (a donor
 //! whose unit was collected and later tested positive would otherwise count twice).
 
+use crate::app::FieldCode;
 use chrono::NaiveDate;
 use hienmau_db::models::Donation;
 use hienmau_db::repo::{chapters, donors};
@@ -97,7 +98,11 @@ pub fn record(
     let today = ctx.today();
     let noted_on = cmd.noted_on.unwrap_or(today);
     if noted_on > today {
-        return Err(AppError::field("noted_on", "must not be in the future"));
+        return Err(AppError::field(
+            "noted_on",
+            FieldCode::OutOfRange,
+            "must not be in the future",
+        ));
     }
     let body = NewDonation {
         donor_id: Uuid::parse_str(&donor.id).map_err(AppError::internal)?,

@@ -36,6 +36,7 @@
 //! checked against the patient: it takes no blood, counts no unit, and a called-up donor
 //! found unfit at screening is worth recording whatever their group.
 
+use crate::app::FieldCode;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use hienmau_db::models::{Donation, Donor, DonorChanges, DonorStats, Drive, Event};
 use hienmau_db::repo::{api_keys, chapters, donations, donors, emergency, users};
@@ -183,16 +184,22 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
     };
     let donated_on = ctx.zone.day_of(donated_at.and_utc());
     if donated_at > ctx.now + MAX_CLOCK_SKEW {
-        errors.push(FieldError::new("donated_at", "must not be in the future"));
+        errors.push(FieldError::new(
+            "donated_at",
+            FieldCode::OutOfRange,
+            "must not be in the future",
+        ));
     } else if target.opened_at.is_some_and(|opened| donated_at < opened) {
         errors.push(FieldError::new(
             "donated_at",
+            FieldCode::OutOfRange,
             "must not be before the emergency request was opened",
         ));
     } else if let Some((first, last)) = target.days {
         if donated_on < first || donated_on > last {
             errors.push(FieldError::new(
                 "donated_at",
+                FieldCode::OutOfRange,
                 format!(
                     "its day ({donated_on}) must fall within the drive's dates ({first} to {last})"
                 ),
@@ -205,6 +212,7 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
         Some(c) if c.is_empty() || c.chars().count() > MAX_CODE_CHARS => {
             errors.push(FieldError::new(
                 "unit_code",
+                FieldCode::TooLong,
                 format!("must be 1 to {MAX_CODE_CHARS} characters"),
             ));
             None
@@ -215,6 +223,7 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
         {
             errors.push(FieldError::new(
                 "unit_code",
+                FieldCode::InvalidFormat,
                 "must not contain spaces or control characters",
             ));
             None
@@ -226,6 +235,7 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
         if !(w.is_finite() && w > 0.0 && w < MAX_WEIGHT_KG) {
             errors.push(FieldError::new(
                 "weight_kg",
+                FieldCode::OutOfRange,
                 format!("must be above 0 and below {MAX_WEIGHT_KG}"),
             ));
         }
@@ -246,6 +256,7 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
                 Some(_) => {
                     errors.push(FieldError::new(
                         "volume_ml",
+                        FieldCode::OutOfRange,
                         format!("must be between 1 and {MAX_VOLUME_ML}"),
                     ));
                     0
@@ -253,19 +264,32 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
                 None => {
                     errors.push(FieldError::new(
                         "volume_ml",
+                        FieldCode::Required,
                         "is required for a collected donation",
                     ));
                     0
                 }
             };
             if body.deferral_reason.is_some() {
-                errors.push(FieldError::new("deferral_reason", "only for a deferral"));
+                errors.push(FieldError::new(
+                    "deferral_reason",
+                    FieldCode::NotAllowed,
+                    "only for a deferral",
+                ));
             }
             if body.deferred_until.is_some() {
-                errors.push(FieldError::new("deferred_until", "only for a deferral"));
+                errors.push(FieldError::new(
+                    "deferred_until",
+                    FieldCode::NotAllowed,
+                    "only for a deferral",
+                ));
             }
             if permanent {
-                errors.push(FieldError::new("permanent", "only for a deferral"));
+                errors.push(FieldError::new(
+                    "permanent",
+                    FieldCode::NotAllowed,
+                    "only for a deferral",
+                ));
             }
         }
         Outcome::Deferred => {
@@ -277,34 +301,44 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
             {
                 errors.push(FieldError::new(
                     "volume_ml",
+                    FieldCode::OutOfRange,
                     format!("must be between 0 and {MAX_VOLUME_ML}"),
                 ));
             }
             match &deferral_reason {
                 None => errors.push(FieldError::new(
                     "deferral_reason",
+                    FieldCode::Required,
                     "is required for a deferral",
                 )),
                 Some(r) if r.chars().count() > MAX_REASON_CHARS => errors.push(FieldError::new(
                     "deferral_reason",
+                    FieldCode::TooLong,
                     format!("must be at most {MAX_REASON_CHARS} characters"),
                 )),
-                Some(r) if r.chars().any(crate::app::validate::forbidden_in_text) => errors.push(
-                    FieldError::new("deferral_reason", "must not contain control characters"),
-                ),
+                Some(r) if r.chars().any(crate::app::validate::forbidden_in_text) => {
+                    errors.push(FieldError::new(
+                        "deferral_reason",
+                        FieldCode::InvalidFormat,
+                        "must not contain control characters",
+                    ))
+                }
                 Some(_) => {}
             }
             match (body.deferred_until, permanent) {
                 (Some(_), true) => errors.push(FieldError::new(
                     "deferred_until",
+                    FieldCode::NotAllowed,
                     "give either deferred_until or permanent: true, not both",
                 )),
                 (None, false) => errors.push(FieldError::new(
                     "deferred_until",
+                    FieldCode::Required,
                     "a deferral needs deferred_until or permanent: true",
                 )),
                 (Some(until), false) if until <= donated_on => errors.push(FieldError::new(
                     "deferred_until",
+                    FieldCode::OutOfRange,
                     "must be after the day of the deferral",
                 )),
                 _ => {}
@@ -322,6 +356,7 @@ pub fn validate(body: NewDonation, target: &Target, ctx: &Ctx) -> Result<Valid, 
             if body.unit_code.is_some() {
                 errors.push(FieldError::new(
                     "unit_code",
+                    FieldCode::NotAllowed,
                     "a deferral takes no blood, so it has no unit code",
                 ));
             }
@@ -403,7 +438,7 @@ pub fn record(
             .filter(|w| w.is_finite())
             .ok_or_else(|| {
                 AppError::field(
-                    "weight_kg",
+                    "weight_kg", FieldCode::Required,
                     "the weight measured at screening is required: the donor has no weight on record",
                 )
             })?;
@@ -495,7 +530,7 @@ pub fn record(
 /// The answer to a `donor_id` that names no donor, and (`app::emergency`) to one a hospital
 /// was not shown: one constructor, so that the two cannot drift apart.
 pub fn no_such_donor() -> AppError {
-    AppError::field("donor_id", "no such donor")
+    AppError::field("donor_id", FieldCode::NotFound, "no such donor")
 }
 
 /// Locks the donor for the rest of the write transaction; false when there is no such donor.
@@ -535,7 +570,10 @@ fn generate_unit_code(day: NaiveDate) -> String {
 }
 
 /// The rules' view of a donor weighing `weight_kg`.
-fn rules_donor(donor: &Donor, weight_kg: Option<f64>) -> Result<eligibility::Donor, AppError> {
+pub(crate) fn rules_donor(
+    donor: &Donor,
+    weight_kg: Option<f64>,
+) -> Result<eligibility::Donor, AppError> {
     Ok(eligibility::Donor {
         date_of_birth: donor.date_of_birth,
         sex: Sex::parse(&donor.sex).map_err(|_| AppError::internal("stored sex"))?,
@@ -544,18 +582,18 @@ fn rules_donor(donor: &Donor, weight_kg: Option<f64>) -> Result<eligibility::Don
 }
 
 /// A donor's record as the rules see it.
-struct History {
+pub(crate) struct History {
     /// Not voided donations, both outcomes, by (donated_at, id).
-    rows: Vec<Donation>,
+    pub(crate) rows: Vec<Donation>,
     /// Collections, plus the paper-era last donation as whole blood.
-    past: Vec<PastDonation>,
+    pub(crate) past: Vec<PastDonation>,
     /// Deferrals.
-    deferrals: Vec<Deferral>,
+    pub(crate) deferrals: Vec<Deferral>,
 }
 
 /// The donor's collected (not voided) donations, the paper-era last donation as whole
 /// blood, and the deferrals on record.
-fn history_of(conn: &mut DbConn, donor: &Donor) -> Result<History, AppError> {
+pub(crate) fn history_of(conn: &mut DbConn, donor: &Donor) -> Result<History, AppError> {
     history_from_rows(donor, donations::history(conn, &donor.id)?)
 }
 
@@ -819,7 +857,7 @@ fn judge_item(
         }
         _ => {
             return Err(AppError::field(
-                "client_ref",
+                "client_ref", FieldCode::InvalidFormat,
                 format!("must be a non-empty string of at most {MAX_CLIENT_REF_CHARS} characters, without control characters"),
             ))
         }

@@ -31,6 +31,7 @@
 //! for an object outside the scope); it feeds honors, which the registering chapter answers
 //! for.
 
+use crate::app::FieldCode;
 use chrono::{NaiveDate, NaiveDateTime};
 use hienmau_db::models::{Donor, DonorChanges, NewDonor};
 use hienmau_db::repo::donors::{self, DonorFilter};
@@ -45,6 +46,7 @@ use hienmau_domain::{
 };
 
 use crate::app::audit::{self, AuditRecord};
+use crate::app::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::app::{Actor, AppError, Ctx, FieldError};
 
 /// A donor as the use cases answer it: the stored row and the figures derived from it.
@@ -135,7 +137,7 @@ fn require_reader(actor: &Actor) -> Result<(), AppError> {
 
 impl From<FieldProblem> for FieldError {
     fn from(p: FieldProblem) -> Self {
-        FieldError::new(p.field, p.message)
+        FieldError::new(p.field, p.code, p.message)
     }
 }
 
@@ -206,14 +208,16 @@ fn registering_chapter(
 ) -> Result<String, AppError> {
     match named {
         Some(id) => {
-            let chapter = chapters::find(tx, id)?
-                .ok_or_else(|| AppError::field("chapter_id", "no such chapter"))?;
+            let chapter = chapters::find(tx, id)?.ok_or_else(|| {
+                AppError::field("chapter_id", FieldCode::NotFound, "no such chapter")
+            })?;
             actor.require_chapter(&chapter)?;
             Ok(chapter.id)
         }
         None => actor.chapter.as_ref().map(|c| c.id.clone()).ok_or_else(|| {
             AppError::field(
                 "chapter_id",
+                FieldCode::Required,
                 "required: the chapter that registers the donor",
             )
         }),
@@ -245,6 +249,23 @@ pub fn register(
         .donors(vec![row.id.clone()]),
     )?;
     Ok(view(ctx, row, None))
+}
+
+/// [`register`] at most once per caller, `Idempotency-Key` and body (see
+/// [`crate::app::idempotency::once`]): a repeat answers the stored response (`true`:
+/// replayed) and registers no one; `answer` renders the new donor as the response to store.
+pub fn register_once(
+    tx: &mut DbConn,
+    ctx: &Ctx,
+    actor: &Actor,
+    key: Option<&IdempotencyKey>,
+    cmd: Registration,
+    answer: impl FnOnce(DonorView) -> Result<StoredResponse, AppError>,
+) -> Result<(StoredResponse, bool), AppError> {
+    require_writer(actor)?;
+    idempotency::once(tx, actor.principal_id(), key, |tx| {
+        answer(register(tx, ctx, actor, cmd)?)
+    })
 }
 
 /// One donor (admin, coordinator, honors): audited as `donor_read` and counted against the
@@ -469,7 +490,7 @@ fn null_errors(edit: &Edit) -> Vec<FieldError> {
     ]
     .into_iter()
     .filter(|(_, is_null)| *is_null)
-    .map(|(field, _)| FieldError::new(field, "must not be null"))
+    .map(|(field, _)| FieldError::new(field, FieldCode::Required, "must not be null"))
     .collect()
 }
 

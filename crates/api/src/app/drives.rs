@@ -4,6 +4,7 @@
 //! below it, and gets not found for any other (the existence of another chapter's drive does
 //! not leak). Scope goes through [`drive_in_scope`] and [`event_in_scope`].
 
+use crate::app::FieldCode;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -112,8 +113,8 @@ fn chapter_for(
     id: &str,
     field: &str,
 ) -> Result<Chapter, AppError> {
-    let chapter =
-        chapters::find(conn, id)?.ok_or_else(|| AppError::field(field, "no such chapter"))?;
+    let chapter = chapters::find(conn, id)?
+        .ok_or_else(|| AppError::field(field, FieldCode::NotFound, "no such chapter"))?;
     actor.require_chapter(&chapter)?;
     Ok(chapter)
 }
@@ -128,13 +129,21 @@ fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate, errors: &mut Vec<FieldE
     check_year("starts_on", starts_on, errors);
     check_year("ends_on", ends_on, errors);
     if ends_on < starts_on {
-        errors.push(FieldError::new("ends_on", "must not be before starts_on"));
+        errors.push(FieldError::new(
+            "ends_on",
+            FieldCode::OutOfRange,
+            "must not be before starts_on",
+        ));
     }
 }
 
 fn check_target(target: Option<i32>, errors: &mut Vec<FieldError>) {
     if target.is_some_and(|t| t < 0) {
-        errors.push(FieldError::new("target_units", "must not be negative"));
+        errors.push(FieldError::new(
+            "target_units",
+            FieldCode::OutOfRange,
+            "must not be negative",
+        ));
     }
 }
 
@@ -181,7 +190,13 @@ pub fn list_drives(
             let last = NaiveDate::from_ymd_opt(y, 12, 31);
             match (first, last) {
                 (Some(f), Some(l)) if LIST_YEARS.contains(&y) => Some((f, l)),
-                _ => return Err(AppError::field("year", "must be between 1900 and 9999")),
+                _ => {
+                    return Err(AppError::field(
+                        "year",
+                        FieldCode::OutOfRange,
+                        "must be between 1900 and 9999",
+                    ))
+                }
             }
         }
     };
@@ -250,6 +265,7 @@ pub fn update_drive(
             };
             return Err(AppError::field(
                 field,
+                FieldCode::OutOfRange,
                 "an event of the drive would fall outside the new dates",
             ));
         }
@@ -314,6 +330,7 @@ pub fn create_event(
     if row.held_on < drive.starts_on || row.held_on > drive.ends_on {
         return Err(AppError::field(
             "held_on",
+            FieldCode::OutOfRange,
             format!(
                 "must fall within the drive's dates ({} to {})",
                 drive.starts_on, drive.ends_on

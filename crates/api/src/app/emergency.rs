@@ -55,6 +55,7 @@
 //! Every write here takes the request's row lock first; the order of all locks is in
 //! [`crate::app::donations`].
 
+use crate::app::FieldCode;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
@@ -211,6 +212,7 @@ fn note_text(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
     if v.chars().count() > MAX_NOTE_CHARS {
         errors.push(FieldError::new(
             "note",
+            FieldCode::TooLong,
             format!("must be at most {MAX_NOTE_CHARS} characters"),
         ));
     } else if v
@@ -219,6 +221,7 @@ fn note_text(value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String
     {
         errors.push(FieldError::new(
             "note",
+            FieldCode::InvalidFormat,
             "must not contain control characters",
         ));
     }
@@ -237,6 +240,7 @@ fn hospital_for(
         (Role::Admin, None) => {
             errors.push(FieldError::new(
                 "hospital_id",
+                FieldCode::Required,
                 "required when an admin opens a request",
             ));
             None
@@ -244,6 +248,7 @@ fn hospital_for(
         (_, Some(h)) if actor.hospital_id.as_deref() != Some(h.as_str()) => {
             errors.push(FieldError::new(
                 "hospital_id",
+                FieldCode::NotAllowed,
                 "a hospital opens requests for itself only",
             ));
             None
@@ -264,13 +269,18 @@ pub fn open(
     let blood_group = match BloodGroup::parse(&cmd.blood_group) {
         Ok(g) => g.as_str().to_owned(),
         Err(e) => {
-            errors.push(FieldError::new("blood_group", e.to_string()));
+            errors.push(FieldError::new(
+                "blood_group",
+                FieldCode::InvalidFormat,
+                e.to_string(),
+            ));
             String::new()
         }
     };
     if !(1..=MAX_UNITS).contains(&cmd.units_needed) {
         errors.push(FieldError::new(
             "units_needed",
+            FieldCode::OutOfRange,
             format!("must be between 1 and {MAX_UNITS}"),
         ));
     }
@@ -279,10 +289,15 @@ pub fn open(
         None => now,
     };
     if opened_at > now + MAX_CLOCK_SKEW {
-        errors.push(FieldError::new("opened_at", "must not be in the future"));
+        errors.push(FieldError::new(
+            "opened_at",
+            FieldCode::OutOfRange,
+            "must not be in the future",
+        ));
     } else if !actor.is_admin() && opened_at < now - MAX_BACKDATE {
         errors.push(FieldError::new(
             "opened_at",
+            FieldCode::NotAllowed,
             "must be at most 7 days before now (an administrator records older requests)",
         ));
     }
@@ -317,7 +332,11 @@ pub fn open(
         disclosure_cap: None,
     };
     if hospitals::find(tx, &row.hospital_id)?.is_none() {
-        return Err(AppError::field("hospital_id", "no such hospital"));
+        return Err(AppError::field(
+            "hospital_id",
+            FieldCode::NotFound,
+            "no such hospital",
+        ));
     }
     emergency::insert_request(tx, &row)?;
     audit::append(
@@ -653,6 +672,7 @@ pub fn donate(
             if cmd.permanent == Some(true) {
                 return Err(AppError::field(
                     "permanent",
+                    FieldCode::NotAllowed,
                     "a hospital may not record a permanent deferral",
                 ));
             }
@@ -662,6 +682,7 @@ pub fn donate(
             if cmd.deferred_until.is_some_and(|until| until > latest) {
                 return Err(AppError::field(
                     "deferred_until",
+                    FieldCode::OutOfRange,
                     "a hospital may defer a donor for at most a year",
                 ));
             }
@@ -702,6 +723,7 @@ pub fn update(
         Some(n) if !(1..=MAX_UNITS).contains(&n) => {
             errors.push(FieldError::new(
                 "units_needed",
+                FieldCode::OutOfRange,
                 format!("must be between 1 and {MAX_UNITS}"),
             ));
             None
@@ -709,6 +731,7 @@ pub fn update(
         Some(n) if n < i64::from(r.units_needed) => {
             errors.push(FieldError::new(
                 "units_needed",
+                FieldCode::BelowMinimum,
                 format!("may be raised, not lowered (it is {})", r.units_needed),
             ));
             None
@@ -720,6 +743,7 @@ pub fn update(
         Some(_) if !actor.is_admin() => {
             errors.push(FieldError::new(
                 "disclosure_cap",
+                FieldCode::NotAllowed,
                 "only an administrator sets a request's disclosure cap",
             ));
             None
@@ -727,6 +751,7 @@ pub fn update(
         Some(Some(c)) if !(0..=MAX_DISCLOSURE_CAP).contains(&c) => {
             errors.push(FieldError::new(
                 "disclosure_cap",
+                FieldCode::OutOfRange,
                 format!("must be between 0 and {MAX_DISCLOSURE_CAP}"),
             ));
             None

@@ -5,20 +5,25 @@ use chrono::NaiveDate;
 use hienmau_db::DbError;
 use serde::Serialize;
 
+pub use hienmau_domain::FieldCode;
+
 /// One invalid field of a command.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FieldError {
     /// The field's name as in the request (`snake_case`).
     pub field: String,
-    /// What is wrong with it.
+    /// Why, as a stable code (clients translate by it).
+    pub code: FieldCode,
+    /// What is wrong with it (English).
     pub message: String,
 }
 
 impl FieldError {
     /// A field error.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, code: FieldCode, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
+            code,
             message: message.into(),
         }
     }
@@ -90,11 +95,11 @@ pub enum AppError {
 
 impl AppError {
     /// An invalid command with one field at fault.
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
+    pub fn field(field: &str, code: FieldCode, message: impl Into<String>) -> Self {
         let message = message.into();
         AppError::Invalid {
             detail: format!("{field}: {message}"),
-            errors: vec![FieldError::new(field, message)],
+            errors: vec![FieldError::new(field, code, message)],
         }
     }
 

@@ -35,6 +35,7 @@
 //! the list in chunks (keyset paging or a cursor, see `hienmau_db::repo::honors::export_due`)
 //! and hands each over as CSV bytes, so memory stays flat however long the list.
 
+use crate::app::FieldCode;
 use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -367,6 +368,7 @@ fn configured_tier(tiers: &TierTable, tier: i64) -> Result<(u32, i32), AppError>
                 .collect();
             AppError::field(
                 "tier",
+                FieldCode::OutOfRange,
                 format!("must be a configured threshold ({})", configured.join(", ")),
             )
         })
@@ -386,14 +388,22 @@ pub fn record_award(
     let mut errors = Vec::new();
     let note = optional_text("note", cmd.note.as_deref(), 500, &mut errors);
     if cmd.awarded_on > ctx.today() {
-        errors.push(FieldError::new("awarded_on", "must not be after today"));
+        errors.push(FieldError::new(
+            "awarded_on",
+            FieldCode::OutOfRange,
+            "must not be after today",
+        ));
     }
     AppError::check(errors)?;
     let donor_id = cmd.donor_id;
     let awarded_on = cmd.awarded_on;
     // The donor's row lock serialises two awards for the same donor (PostgreSQL).
     if !donors::lock(tx, &donor_id)? {
-        return Err(AppError::field("donor_id", "no such donor"));
+        return Err(AppError::field(
+            "donor_id",
+            FieldCode::NotFound,
+            "no such donor",
+        ));
     }
     let held = awards::highest_tier(tx, &donor_id)?.map(i64::from);
     let count = honors::count_as_of(tx, &donor_id, awarded_on)?.unwrap_or(0);
@@ -403,6 +413,7 @@ pub fn record_award(
         Err(AwardRefusal::NotReached { count }) => {
             return Err(AppError::field(
                 "tier",
+                FieldCode::BelowMinimum,
                 format!(
                     "the donor had {count} donation(s) by {awarded_on}; tier {tier} needs {tier}"
                 ),

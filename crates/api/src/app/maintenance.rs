@@ -2,8 +2,8 @@
 //! derives from the configuration in step with the configuration in force.
 
 use chrono::Duration;
-use hienmau_db::repo::rules::{self, ELIGIBILITY};
 use hienmau_db::repo::idempotency;
+use hienmau_db::repo::rules::{self, ELIGIBILITY};
 use hienmau_db::DbConn;
 use hienmau_domain::EligibilityRules;
 

@@ -22,6 +22,7 @@ pub mod maintenance;
 pub mod org;
 pub mod reports;
 pub mod scope;
+pub mod screening;
 pub mod validate;
 
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use chrono::NaiveDateTime;
 use hienmau_db::{DbConn, DbError};
 use hienmau_domain::calendar::Zone;
 
-pub use error::{AppError, FieldError};
+pub use error::{AppError, FieldCode, FieldError};
 pub use scope::{Actor, Principal};
 
 use crate::settings::Settings;

@@ -5,6 +5,7 @@
 //! in clear, the caller hashes it (hashing is slow and bounded per request, which is the HTTP
 //! layer's business), and [`create_user`] stores it.
 
+use crate::app::FieldCode;
 use hienmau_db::models::{self, Chapter, Hospital, User, UserChanges};
 use hienmau_db::repo::{chapters, hospitals, users, Page};
 use hienmau_db::{DbConn, DbError};
@@ -56,7 +57,11 @@ pub fn create_chapter(
     AppError::check(errors)?;
     if let Some(parent) = &cmd.parent_id {
         if chapters::find(tx, parent)?.is_none() {
-            return Err(AppError::field("parent_id", "no such chapter"));
+            return Err(AppError::field(
+                "parent_id",
+                FieldCode::NotFound,
+                "no such chapter",
+            ));
         }
     }
     let chapter = chapters::insert(tx, &hienmau_db::new_id(), &name, cmd.parent_id.as_deref())?;
@@ -226,8 +231,8 @@ pub fn create_user(
     AppError::check(errors)?;
     check_bound_to_existing(tx, cmd.chapter_id.as_deref(), cmd.hospital_id.as_deref())?;
     let now = hienmau_db::now();
-    let username =
-        Username::parse(&cmd.username).map_err(|e| AppError::field("username", e.to_string()))?;
+    let username = Username::parse(&cmd.username)
+        .map_err(|e| AppError::field("username", FieldCode::InvalidFormat, e.to_string()))?;
     let row = models::NewUser {
         id: hienmau_db::new_id(),
         username: username.into_string(),
@@ -366,12 +371,20 @@ fn check_bound_to_existing(
 ) -> Result<(), AppError> {
     if let Some(c) = chapter_id {
         if chapters::find(tx, c)?.is_none() {
-            return Err(AppError::field("chapter_id", "no such chapter"));
+            return Err(AppError::field(
+                "chapter_id",
+                FieldCode::NotFound,
+                "no such chapter",
+            ));
         }
     }
     if let Some(h) = hospital_id {
         if hospitals::find(tx, h)?.is_none() {
-            return Err(AppError::field("hospital_id", "no such hospital"));
+            return Err(AppError::field(
+                "hospital_id",
+                FieldCode::NotFound,
+                "no such hospital",
+            ));
         }
     }
     Ok(())
@@ -380,7 +393,11 @@ fn check_bound_to_existing(
 /// The username rule ([`hienmau_domain::username`]).
 fn check_username(username: &str, errors: &mut Vec<FieldError>) {
     if let Err(e) = Username::parse(username) {
-        errors.push(FieldError::new("username", e.to_string()));
+        errors.push(FieldError::new(
+            "username",
+            FieldCode::InvalidFormat,
+            e.to_string(),
+        ));
     }
 }
 
@@ -389,11 +406,13 @@ fn check_password(password: &str, errors: &mut Vec<FieldError>) {
     if n < MIN_PASSWORD_CHARS {
         errors.push(FieldError::new(
             "password",
+            FieldCode::BelowMinimum,
             format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     } else if n > MAX_PASSWORD_CHARS {
         errors.push(FieldError::new(
             "password",
+            FieldCode::TooLong,
             format!("must be at most {MAX_PASSWORD_CHARS} characters"),
         ));
     }
@@ -408,11 +427,14 @@ fn check_binding(
     errors: &mut Vec<FieldError>,
 ) {
     match (role, chapter_id, hospital_id) {
-        (Role::Coordinator, None, _) => {
-            errors.push(FieldError::new("chapter_id", "required for a coordinator"))
-        }
+        (Role::Coordinator, None, _) => errors.push(FieldError::new(
+            "chapter_id",
+            FieldCode::Required,
+            "required for a coordinator",
+        )),
         (Role::Hospital, _, None) => errors.push(FieldError::new(
             "hospital_id",
+            FieldCode::Required,
             "required for a hospital user",
         )),
         _ => {}
@@ -420,12 +442,14 @@ fn check_binding(
     if role != Role::Coordinator && chapter_id.is_some() {
         errors.push(FieldError::new(
             "chapter_id",
+            FieldCode::NotAllowed,
             "only coordinators belong to a chapter",
         ));
     }
     if role != Role::Hospital && hospital_id.is_some() {
         errors.push(FieldError::new(
             "hospital_id",
+            FieldCode::NotAllowed,
             "only hospital users belong to a hospital",
         ));
     }

@@ -27,6 +27,7 @@
 //! donation up to 31 December, else the registering chapter) is among them, reserve donors
 //! likewise. A chapter outside a coordinator's scope, or unknown, is not found.
 
+use crate::app::FieldCode;
 use chrono::NaiveDate;
 use hienmau_db::repo::chapters;
 use hienmau_db::repo::reports::{self, Annual, AnnualQuery};
@@ -76,6 +77,7 @@ pub fn annual(
         _ => {
             return Err(AppError::field(
                 "year",
+                FieldCode::OutOfRange,
                 format!("must be between {} and {}", YEARS.start(), YEARS.end()),
             ))
         }

@@ -1,6 +1,7 @@
 //! Checks of free text and dates shared by every use case's validation.
 
 use crate::app::error::{AppError, FieldError};
+use crate::app::FieldCode;
 
 /// The years a stored calendar date may fall in (the reports' range). Dates far outside it are
 /// typing errors, and years past 9999 do not survive a round trip through SQLite's text dates.
@@ -12,6 +13,7 @@ pub fn check_year(field: &str, day: chrono::NaiveDate, errors: &mut Vec<FieldErr
     if !YEARS.contains(&day.year()) {
         errors.push(FieldError::new(
             field,
+            FieldCode::OutOfRange,
             format!("must be in the years {} to {}", YEARS.start(), YEARS.end()),
         ));
     }
@@ -22,7 +24,7 @@ pub fn check_year(field: &str, day: chrono::NaiveDate, errors: &mut Vec<FieldErr
 pub fn required_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let v = value.trim();
     if let Err(problem) = hienmau_domain::text::check_text(v, max) {
-        errors.push(FieldError::new(field, problem.to_string()));
+        errors.push(FieldError::new(field, problem.code(), problem.to_string()));
     }
     v.to_owned()
 }

@@ -18,8 +18,35 @@ pub use crate::app::FieldError;
 pub struct FieldErrorSchema {
     /// The field's name as in the request (`snake_case`).
     pub field: String,
-    /// What is wrong with it.
+    /// Why, as a stable code: translate by it, not by the message.
+    pub code: FieldCodeSchema,
+    /// What is wrong with it (English).
     pub message: String,
+}
+
+// The document's name for `hienmau_domain::FieldCode`.
+/// The stable code of a field's fault.
+#[derive(ToSchema)]
+#[schema(as = FieldCode)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldCodeSchema {
+    /// Missing, empty or null where a value is needed.
+    Required,
+    /// Longer than the field allows.
+    TooLong,
+    /// Not of the field's form (a CCCD, a phone number, a username, a blood group, control
+    /// characters in text).
+    InvalidFormat,
+    /// Outside the values or dates allowed (in the future, outside a drive's dates, outside
+    /// the years kept, a number outside its bounds).
+    OutOfRange,
+    /// Below a minimum a rule sets (a password's length, a deferral's minimum days, a tier
+    /// the donor has not reached).
+    BelowMinimum,
+    /// Names a record that does not exist (or that the caller may not use).
+    NotFound,
+    /// Given where it may not be, or in a combination the rules refuse.
+    NotAllowed,
 }
 
 /// The problem+json body of every 4xx and 5xx answer.

@@ -15,3 +15,5 @@ pub mod server;
 pub mod startup;
 pub mod state;
 pub mod stream;
+pub mod tls;
+pub mod web;

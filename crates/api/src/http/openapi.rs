@@ -20,16 +20,17 @@ use crate::http::handlers::{deferrals, honors, reports};
 #[openapi(
     info(
         title = "hienmau",
-        description = "Voluntary blood-donation drives for Red Cross chapters: donors, drives, donations, emergency reserve donors, honors and reports.\n\nEvery error is `application/problem+json` with a stable `code`.",
+        description = "Voluntary blood-donation drives for Red Cross chapters: donors, drives, donations, emergency reserve donors, honors and reports.\n\nEvery error is `application/problem+json` with a stable `code`; a validation error's `errors` each carry a stable `code` too (`FieldCode`: `required`, `too_long`, `invalid_format`, `out_of_range`, `below_minimum`, `not_found`, `not_allowed`). Eligibility reasons (`GET /donors/{id}/eligibility` and `donor_not_eligible`): `permanently_deferred`, `too_young`, `too_old`, `deferred`, `interval`, `underweight`, `volume_above_allowed` (recording only), `weight_required` (eligibility only).",
         license(name = "AGPL-3.0-or-later")
     ),
     servers((url = "/")),
     paths(
         ops::health, ops::ready,
-        auth::login,
+        auth::login, auth::me,
         org::list_chapters, org::create_chapter, org::list_hospitals, org::create_hospital,
         org::list_users, org::create_user, org::update_user,
         donors::create_donor, donors::get_donor, donors::update_donor, donors::list_donors,
+        donors::donor_eligibility, donors::donor_donations,
         drives::create_drive, drives::list_drives, drives::get_drive, drives::update_drive,
         drives::drive_tally, drives::create_event, drives::list_events, drives::get_event,
         donations::create_donation, donations::create_batch, donations::get_donation,
@@ -51,7 +52,7 @@ use crate::http::handlers::{deferrals, honors, reports};
     modifiers(&BearerAuth, &PolicyResponses),
     tags(
         (name = "operations", description = "Health and readiness"),
-        (name = "auth", description = "Sign-in"),
+        (name = "auth", description = "Sign-in and the caller's own account"),
         (name = "organisation", description = "Chapters, hospitals, users (admin)"),
         (name = "donors", description = "The donor registry (admin, coordinator; honors read-only)"),
         (name = "drives", description = "Drives, events and tallies (admin; coordinator within its chapter's subtree)"),

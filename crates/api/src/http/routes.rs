@@ -14,6 +14,7 @@ use crate::http::error::ApiError;
 use crate::http::handlers::{api_keys, audit_log, emergency};
 use crate::http::handlers::{auth, donations, donors, drives, ops, org};
 use crate::http::handlers::{deferrals, honors, reports};
+use crate::http::web as app;
 
 /// The base path of the API.
 pub const API: &str = "/api/v1";
@@ -179,8 +180,16 @@ pub fn register(r: &mut Registrar) {
             ops::docs_init_js,
         )
         .add(M::GET, "/openapi.json", PUBLIC, ops::openapi);
+    // The web app: `/` and each embedded file (other paths: `http::web::fallback`).
+    r.add_at(M::GET, at("/"), PUBLIC, app::index)
+        .add_at(M::HEAD, at("/"), PUBLIC, app::index);
+    for file in app::files() {
+        r.add_at(M::GET, file.clone(), PUBLIC, app::file)
+            .add_at(M::HEAD, file, PUBLIC, app::file);
+    }
     // Authentication.
-    r.add(M::POST, "/auth/login", PUBLIC, auth::login);
+    r.add(M::POST, "/auth/login", PUBLIC, auth::login)
+        .add(M::GET, "/auth/me", ANY_ROLE, auth::me);
     // Organisation.
     r.add(M::GET, "/chapters", ANY_ROLE, org::list_chapters)
         .add(M::POST, "/chapters", ADMIN, org::create_chapter)
@@ -194,6 +203,18 @@ pub fn register(r: &mut Registrar) {
         .add(M::POST, "/donors", DONOR_WRITE, donors::create_donor)
         .add(M::GET, "/donors/{id}", DONOR_READ, donors::get_donor)
         .add(M::PATCH, "/donors/{id}", DONOR_WRITE, donors::update_donor)
+        .add(
+            M::GET,
+            "/donors/{id}/eligibility",
+            DONOR_READ,
+            donors::donor_eligibility,
+        )
+        .add(
+            M::GET,
+            "/donors/{id}/donations",
+            DONOR_READ,
+            donors::donor_donations,
+        )
         .add(
             M::POST,
             "/donors/{id}/deferrals",

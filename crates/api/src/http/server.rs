@@ -45,7 +45,7 @@ pub fn app(
         }))
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .configure(|cfg| registrar.install(cfg))
-        .default_service(web::to(not_found))
+        .default_service(web::to(crate::http::web::fallback))
         // CORS is closed unless origins are configured: then only those origins are allowed.
         .wrap(Condition::new(cors.is_some(), cors.unwrap_or_default()))
         .wrap(ErrorHandlers::new().default_handler(ensure_problem))
@@ -84,10 +84,6 @@ fn cors(origins: &[String]) -> Option<Cors> {
         cors = cors.allowed_origin(origin);
     }
     Some(cors)
-}
-
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
 }
 
 fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {

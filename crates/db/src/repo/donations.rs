@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use hienmau_domain::Outcome;
 
 use crate::models::Donation;
+use crate::repo::{split_cursor, Db, Page};
 use crate::schema::{donations, donors, events};
 use crate::{DbConn, DbError};
 
@@ -65,6 +66,39 @@ pub fn history(conn: &mut DbConn, donor_id: &str) -> Result<Vec<Donation>, DbErr
         .order((donations::donated_at.asc(), donations::id.asc()))
         .select(Donation::as_select())
         .load(conn)?)
+}
+
+/// The format of an instant in a cursor (its fraction as stored).
+const CURSOR_TS: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+/// A page of the donor's donations that count (not voided), both outcomes, newest first by
+/// (donated_at, id); `after` is the key the previous page ended with.
+pub fn page_for_donor(
+    conn: &mut DbConn,
+    donor_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Donation>, DbError> {
+    let mut q = donations::table
+        .filter(donations::donor_id.eq(donor_id.to_owned()))
+        .filter(donations::voided.eq(false))
+        .order((donations::donated_at.desc(), donations::id.desc()))
+        .select(Donation::as_select())
+        .limit(limit + 1)
+        .into_boxed::<Db>();
+    if let Some(after) = after {
+        let (at, id) = split_cursor(after)?;
+        let at = NaiveDateTime::parse_from_str(at, CURSOR_TS).map_err(|_| DbError::BadCursor)?;
+        q = q.filter(
+            donations::donated_at.lt(at).or(donations::donated_at
+                .eq(at)
+                .and(donations::id.lt(id.to_owned()))),
+        );
+    }
+    let rows = q.load(conn)?;
+    Ok(Page::from_overfetch(rows, limit, |d| {
+        format!("{}\t{}", d.donated_at.format(CURSOR_TS), d.id)
+    }))
 }
 
 /// The donation recorded at this event under the client's reference (voided or not), or None.

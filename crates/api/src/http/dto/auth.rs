@@ -48,3 +48,35 @@ impl TokenResponse {
         })
     }
 }
+
+/// The caller's own account (`GET /auth/me`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOut {
+    /// The user's id; for a hospital system's API key, the key's id.
+    pub id: String,
+    /// The username; for an API key, the key's name.
+    pub username: String,
+    /// The role in force.
+    #[schema(value_type = crate::http::dto::RoleSchema)]
+    pub role: hienmau_domain::Role,
+    /// A coordinator's chapter (the root of its scope); null for other roles.
+    pub chapter_id: Option<String>,
+    /// A hospital caller's hospital; null for other roles.
+    pub hospital_id: Option<String>,
+    /// `user`, or `api_key` for a hospital system.
+    #[schema(example = "user")]
+    pub kind: &'static str,
+}
+
+impl From<crate::app::auth::Me> for MeOut {
+    fn from(me: crate::app::auth::Me) -> Self {
+        Self {
+            id: me.id,
+            username: me.username,
+            role: me.role,
+            chapter_id: me.chapter_id,
+            hospital_id: me.hospital_id,
+            kind: if me.api_key { "api_key" } else { "user" },
+        }
+    }
+}

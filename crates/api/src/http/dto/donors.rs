@@ -365,3 +365,103 @@ impl DonorQuery {
         (search, paging)
     }
 }
+
+/// `GET /donors/{id}/eligibility` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EligibilityParams {
+    /// Required: `whole_blood`, `red_cells`, `platelets` or `plasma` (another value is 400;
+    /// none is 422 with `errors: [{"field": "component", "code": "required"}]`).
+    #[param(value_type = Option<crate::http::dto::emergency::ComponentName>)]
+    pub component: Option<hienmau_domain::Component>,
+    /// The day to judge (`YYYY-MM-DD`, in the configured zone); today when absent.
+    pub on: Option<NaiveDate>,
+    /// The weight measured at screening (kg, above 0 and below 300); the donor's weight on
+    /// record when absent.
+    pub weight_kg: Option<f64>,
+}
+
+impl From<EligibilityParams> for crate::app::screening::EligibilityQuery {
+    fn from(p: EligibilityParams) -> Self {
+        Self {
+            component: p.component,
+            on: p.on,
+            weight_kg: p.weight_kg,
+        }
+    }
+}
+
+/// Why a donor may not give: a stable code (translate by it).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum EligibilityReason {
+    /// A permanent deferral is on record (`next_eligible_on` null).
+    PermanentlyDeferred,
+    /// Younger than the minimum age (`next_eligible_on`: the birthday).
+    TooYoung,
+    /// Older than the maximum age (`next_eligible_on` null).
+    TooOld,
+    /// A temporary deferral is in force (`next_eligible_on`: its end, or later).
+    Deferred,
+    /// Too close to another donation (`next_eligible_on`: the interval's end).
+    Interval,
+    /// Lighter than the minimum for the component (`next_eligible_on` null).
+    Underweight,
+    /// No weight given and none on record: weigh the donor (`next_eligible_on` null). Judged
+    /// after the date-based rules, which answer first when they refuse.
+    WeightRequired,
+}
+
+/// May the donor give this component on this day? The same rules as recording a donation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibilityOut {
+    /// True when a collection of the component on `on`, at `weight_kg`, up to
+    /// `max_volume_ml`, would be accepted.
+    pub eligible: bool,
+    /// Null when eligible.
+    #[schema(value_type = Option<EligibilityReason>)]
+    pub reason: Option<&'static str>,
+    /// Eligible: `on` itself. Not eligible: the first day the date-based rules allow; null
+    /// when waiting does not help (`permanently_deferred`, `too_old`, `underweight`,
+    /// `weight_required`).
+    pub next_eligible_on: Option<NaiveDate>,
+    /// Eligible: the largest volume this donor may give of the component (ml: the bag to
+    /// preset); null otherwise.
+    pub max_volume_ml: Option<i32>,
+    /// The day judged.
+    pub on: NaiveDate,
+    /// The weight judged on (given, else on record); null when neither.
+    pub weight_kg: Option<f64>,
+}
+
+impl From<crate::app::screening::Eligibility> for EligibilityOut {
+    fn from(e: crate::app::screening::Eligibility) -> Self {
+        Self {
+            eligible: e.eligible,
+            reason: e.reason,
+            next_eligible_on: e.next_eligible_on,
+            max_volume_ml: e.max_volume_ml,
+            on: e.on,
+            weight_kg: e.weight_kg,
+        }
+    }
+}
+
+/// The stored answer of a registration: 201 with the donor (what an `Idempotency-Key` repeat
+/// answers again).
+pub fn created(
+    view: DonorView,
+) -> Result<crate::app::idempotency::StoredResponse, crate::app::AppError> {
+    Ok(crate::app::idempotency::StoredResponse {
+        status: 201,
+        body: serde_json::to_string(&DonorOut::from(view))
+            .map_err(crate::app::AppError::internal)?,
+    })
+}
+
+/// The `Location` of the donor a stored registration answer holds.
+pub fn created_location(stored: &crate::app::idempotency::StoredResponse) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_str(&stored.body).ok()?;
+    let id = body.get("id")?.as_str()?;
+    Some(crate::http::dto::location("/donors", id))
+}

@@ -1,11 +1,12 @@
-//! `POST /auth/login`.
+//! `POST /auth/login`, `GET /auth/me`.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::app::auth::{self, Attempt, SignInName};
-use crate::http::dto::auth::{LoginRequest, TokenResponse};
+use crate::http::auth::Actor;
+use crate::http::dto::auth::{LoginRequest, MeOut, TokenResponse};
 use crate::http::error::{ApiError, Problem};
 use crate::http::handlers::Json;
 use crate::http::state::AppState;
@@ -58,6 +59,18 @@ pub async fn login(
     let signed_in = state.write(move |tx| auth::finish(tx, attempt)).await?;
     let signed_in = signed_in.ok_or(ApiError::Unauthorized)?;
     Ok(HttpResponse::Ok().json(TokenResponse::issue(&state.jwt, signed_in)?))
+}
+
+/// The caller's own account (any role, also a hospital system's API key): who is signed in,
+/// with the chapter or hospital that bounds what they see.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = MeOut),
+    ))]
+pub async fn me(state: web::Data<AppState>, actor: Actor) -> Result<HttpResponse, ApiError> {
+    let me = state.read(move |conn| auth::me(conn, &actor)).await?;
+    Ok(HttpResponse::Ok().json(MeOut::from(me)))
 }
 
 /// The client's address: the peer's, or what a trusted proxy forwarded.

@@ -10,47 +10,66 @@
 //! **Reads that show a CCCD or a phone** (`GET /donors/{id}`, `GET /donors` in the full view)
 //! are audited and counted against the caller's hourly budget, so they run in a write
 //! transaction; past the budget they answer 429 `rate_limited` with `Retry-After`. The brief
-//! view reads only.
+//! view reads only, and so do a donor's eligibility and donations (no CCCD, no phone:
+//! `app::screening`).
+//!
+//! **`Idempotency-Key` on `POST /donors`**, as for donations: the same key from the same caller
+//! with the same JSON body answers the first response again and registers no one new (a donor
+//! registered offline and re-sent after a lost answer is created once); another body is 422
+//! `idempotency_key_reused`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::donors::{self, PageRequest};
+use crate::app::screening;
 use crate::http::auth::Actor;
-use crate::http::dto::donors::{DonorBrief, DonorListView, DonorPage};
+use crate::http::dto::donations::DonationOut;
+use crate::http::dto::donors::{created, created_location, DonorBrief, DonorListView, DonorPage};
 use crate::http::dto::donors::{DonorOut, DonorPatch, DonorQuery, NewDonor};
+use crate::http::dto::donors::{EligibilityOut, EligibilityParams};
 use crate::http::error::{ApiError, Problem};
-use crate::http::handlers::Json;
-use crate::http::handlers::ListResponse;
+use crate::http::handlers::{Json, ListResponse, Paging};
+use crate::http::idempotency;
 use crate::http::state::AppState;
 
-/// Registers a donor (admin, coordinator).
+/// Registers a donor (admin, coordinator). With `Idempotency-Key`, a repeat with the same body
+/// answers the first response again (header `Idempotency-Key: replayed`) and registers no one.
 #[utoipa::path(post, path = "/api/v1/donors", tag = "donors", request_body = NewDonor,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "1–255 visible ASCII characters; makes retries safe"),
+    ),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Created", body = DonorOut),
-        (status = 400, description = "Unreadable body: not JSON, wrong type, unknown field, bad sex or date", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Created (or the first response again, for a repeated Idempotency-Key)", body = DonorOut),
+        (status = 400, description = "Unreadable body: not JSON, wrong type, unknown field, bad sex or date; bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`chapter_id` names a chapter outside the coordinator's scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "National id already registered; `existing_id` names the donor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field breaks a rule; `errors` names each (an admin without `chapter_id`, an unknown chapter, `prior_last_donation_on` with `prior_donations` 0, …)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field breaks a rule; `errors` names each (an admin without `chapter_id`, an unknown chapter, `prior_last_donation_on` with `prior_donations` 0, …); or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_donor(
     state: web::Data<AppState>,
     actor: Actor,
-    body: Json<NewDonor>,
+    req: HttpRequest,
+    body: Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let cmd = body.into_inner().into();
+    let value = body.into_inner();
+    let key = idempotency::keyed(req.headers(), "POST /donors", &value)?;
+    let cmd = serde_json::from_value::<NewDonor>(value)
+        .map_err(|e| ApiError::BadRequest(format!("unreadable JSON: {e}")))?
+        .into();
     let ctx = state.ctx();
-    let view = state
-        .write(move |tx| donors::register(tx, &ctx, &actor, cmd))
+    let (stored, replayed) = state
+        .write(move |tx| donors::register_once(tx, &ctx, &actor, key.as_ref(), cmd, created))
         .await?;
-    let out = DonorOut::from(view);
-    Ok(HttpResponse::Created()
-        .insert_header((
-            actix_web::http::header::LOCATION,
-            crate::http::dto::location("/donors", &out.id),
-        ))
-        .json(out))
+    let location = created_location(&stored);
+    let mut res = idempotency::respond(stored, replayed);
+    if let Some(v) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
 }
 
 /// One donor (admin, coordinator, honors); audited and counted against the caller's budget.
@@ -142,4 +161,59 @@ pub async fn list_donors(
         .write(move |tx| donors::list(tx, &ctx, &actor, &filter, page))
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse::from_page(rows, DonorOut::from)))
+}
+
+/// May the donor give this component on this day (admin, coordinator, honors)? The same rules
+/// as recording a donation (`app::screening`); not audited (no CCCD, no phone). `reason` is
+/// one of `permanently_deferred`, `too_young`, `too_old`, `deferred`, `interval`,
+/// `underweight`, `weight_required`.
+#[utoipa::path(get, path = "/api/v1/donors/{id}/eligibility", tag = "donors",
+    params(("id" = Uuid, Path, description = "Donor id"), EligibilityParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The verdict", body = EligibilityOut),
+        (status = 400, description = "The id is not a UUID; an unknown component, a date that is not YYYY-MM-DD, a weight that is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such donor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No `component` (code `required`), a weight out of range, a day outside the years kept", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn donor_eligibility(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    params: web::Query<EligibilityParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner().to_string();
+    let query = params.into_inner().into();
+    let ctx = state.ctx();
+    let verdict = state
+        .read(move |conn| screening::eligibility(conn, &ctx, &actor, &id, &query))
+        .await?;
+    Ok(HttpResponse::Ok().json(EligibilityOut::from(verdict)))
+}
+
+/// The donor's donations that count (voided ones left out), collections and deferrals, newest
+/// first (admin, coordinator, honors); not audited.
+#[utoipa::path(get, path = "/api/v1/donors/{id}/donations", tag = "donors",
+    params(("id" = Uuid, Path, description = "Donor id"), Paging),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of donations, newest first", body = ListResponse<DonationOut>),
+        (status = 400, description = "The id is not a UUID; bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such donor", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn donor_donations(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<Uuid>,
+    paging: web::Query<Paging>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner().to_string();
+    let page = PageRequest {
+        limit: paging.limit()?,
+        after: paging.after()?,
+    };
+    let rows = state
+        .read(move |conn| screening::donations_of(conn, &actor, &id, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse::from_page(rows, DonationOut::from)))
 }
