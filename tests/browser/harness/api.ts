@@ -82,6 +82,7 @@ export interface Donation {
   donor_id: string;
   event_id: string;
   outcome: string;
+  volume_ml: number;
   unit_code: string | null;
   voided: boolean;
 }

@@ -23,11 +23,12 @@ test('log a donation: found by name without diacritics, eligible, recorded once,
 
   await page.getByTestId('weight').fill('57');
   await expect(page.getByTestId('eligibility')).toHaveAttribute('data-eligible', 'true');
-  // Preset to the bag the donor may give (the engine's max_volume_ml for 57 kg).
+  // Preset to the largest standard bag (250, 350, 450 ml) within what the engine allows at 57 kg.
   const eligibility = await api.get<{ max_volume_ml: number }>(
     `/donors/${donor.id}/eligibility?component=whole_blood&weight_kg=57`,
   );
-  await expect(page.getByTestId('volume')).toHaveValue(String(eligibility.max_volume_ml));
+  const bag = Math.max(...[250, 350, 450].filter((b) => b <= eligibility.max_volume_ml));
+  await expect(page.getByTestId('volume')).toHaveValue(String(bag));
 
   await recordCollected(page, 'MK-0001');
   await expect(page.getByTestId('queue-item').filter({ hasText: donor.full_name })).toHaveAttribute('data-state', 'sent');
@@ -40,7 +41,9 @@ test('log a donation: found by name without diacritics, eligible, recorded once,
   expect(tally.units).toBe(1);
   expect(tally.by_blood_group['AB-']).toBe(1);
   const donations = await api.get<{ items: Donation[] }>(`/donors/${donor.id}/donations`);
-  expect(donations.items.map((d) => [d.event_id, d.outcome, d.unit_code])).toEqual([[event.id, 'collected', 'MK-0001']]);
+  expect(donations.items.map((d) => [d.event_id, d.outcome, d.unit_code, d.volume_ml])).toEqual([
+    [event.id, 'collected', 'MK-0001', bag],
+  ]);
   // The weight measured at screening is now on record.
   expect((await api.get<{ weight_kg: number }>(`/donors/${donor.id}`)).weight_kg).toBe(57);
 });

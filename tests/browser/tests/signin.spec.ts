@@ -1,6 +1,6 @@
 import { vi } from '../../../web/src/i18n/vi';
 import { en } from '../../../web/src/i18n/en';
-import { test, expect, signIn } from './fixtures';
+import { test, expect, signIn, pickEvent } from './fixtures';
 
 test('a wrong password is refused and the right one signs in, showing who and which chapter', async ({ page, world }) => {
   await page.goto('/log');
@@ -43,6 +43,7 @@ test('the English switch changes every text and is remembered', async ({ page, w
 
   await signIn(page, world.coordinator);
   await expect(page.getByTestId('whoami')).toContainText(en['role.coordinator']);
+  await pickEvent(page, world.drive.name, world.event.site);
   await expect(page.getByTestId('tally')).toContainText(en['tally.title']);
   await expect(page.getByRole('heading', { name: en['log.title'] })).toBeVisible();
 
