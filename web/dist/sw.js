@@ -1,8 +1,8 @@
 // hienmau's service worker: keeps the app shell so that /log opens with no connection.
 // The build replaces VERSION and ASSETS (scripts/sw-version.mjs); the API is never cached here
 // (the app keeps its own data in IndexedDB).
-const VERSION = '3db34c99514463c3';
-const ASSETS = ["/assets/index-BRX4nXvq.js","/assets/index-DmRAvHux.css"];
+const VERSION = '0075ce3ab9bec105';
+const ASSETS = ["/assets/index-DmRAvHux.css","/assets/index-h56yu604.js"];
 const CACHE = `hienmau-shell-${VERSION}`;
 const SHELL = ['/', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png', ...ASSETS];
 

@@ -8,7 +8,7 @@ import { currentDrive, eventId, driveId } from './log';
 import type { Component, DonationBody, DonationItem, DonorBody, DonorItem, Problem } from './queue';
 import { user } from './state';
 import { enqueue, queueItems, settled } from './sync';
-import { BLOOD_GROUPS, COMPONENTS, fold, listOf, presetVolume, uuid } from './util';
+import { BLOOD_GROUPS, COMPONENTS, fold, isExactNumber, listOf, presetVolume, uuid } from './util';
 
 export const selected = signal<CachedDonor | null>(null);
 const status = signal('');
@@ -18,6 +18,17 @@ async function remember(d: BriefDonor): Promise<CachedDonor> {
   const c: CachedDonor = { ...old, id: d.id, donor: d, seen_at: Date.now() };
   await putDonor(c);
   return c;
+}
+
+function briefOf(d: BriefDonor): BriefDonor {
+  return {
+    id: d.id,
+    full_name: d.full_name,
+    date_of_birth: d.date_of_birth,
+    sex: d.sex,
+    blood_group: d.blood_group,
+    commune: d.commune ?? null,
+  };
 }
 
 async function searchOffline(q: string): Promise<BriefDonor[]> {
@@ -47,8 +58,13 @@ function DonorSearch({ onNew }: { onNew: () => void }) {
       let cached = false;
       try {
         if (!online.value) throw new NetworkError('offline');
-        found = listOf<BriefDonor>(await get('/donors', { q: query, view: 'brief', limit: 20 }));
-        // Kept for an offline search later (the brief view: no CCCD, no phone).
+        // A CCCD or a phone is an exact look-up, which the server answers only in the full
+        // view (audited and counted: it tells who holds the number). Names go through the
+        // brief view, which is neither. Only the brief fields are kept on the device.
+        const exact = isExactNumber(query);
+        found = listOf<BriefDonor>(
+          await get('/donors', exact ? { q: query, limit: 20 } : { q: query, view: 'brief', limit: 20 }),
+        ).map(briefOf);
         void Promise.all(found.map(remember));
       } catch {
         found = await searchOffline(query);

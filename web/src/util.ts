@@ -40,3 +40,9 @@ export function presetVolume(component: string, max: number | null | undefined):
   }
   return max && max > 0 ? max : 500;
 }
+
+/** A 12-digit CCCD or a Vietnamese phone number in one of its written forms. */
+export function isExactNumber(q: string): boolean {
+  const digits = q.replace(/[\s.\-()]/g, '');
+  return /^\d{12}$/.test(digits) || /^(\+?84|0)\d{9}$/.test(digits);
+}

@@ -3,7 +3,7 @@ import { en } from '../src/i18n/en';
 import { vi } from '../src/i18n/vi';
 import { fmtDate, t, today } from '../src/i18n';
 import { problemText, reasonText } from '../src/errors';
-import { fold, presetVolume } from '../src/util';
+import { fold, isExactNumber, presetVolume } from '../src/util';
 
 describe('the catalogues', () => {
   it('have exactly the same keys', () => {
@@ -65,5 +65,16 @@ describe('helpers', () => {
     expect(presetVolume('whole_blood', 500)).toBe(450);
     expect(presetVolume('whole_blood', 250)).toBe(250);
     expect(presetVolume('plasma', 650)).toBe(650);
+  });
+});
+
+describe('the donor search box', () => {
+  it('treats a CCCD or a phone as an exact look-up and anything else as a name', () => {
+    for (const q of ['012345678901', '0912345678', '0912 345 678', '+84912345678', '84912345678']) {
+      expect(isExactNumber(q), q).toBe(true);
+    }
+    for (const q of ['giang thi dung', '0123', '01234567890', '0912345678901', 'an 0912345678']) {
+      expect(isExactNumber(q), q).toBe(false);
+    }
   });
 });
