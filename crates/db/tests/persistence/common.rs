@@ -7,6 +7,9 @@
 )]
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::migration::MigrationSource;
+use diesel_migrations::MigrationHarness;
+use hienmau_db::conn::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use hienmau_db::models::{
     Chapter, Donation, Donor, Drive, EmergencyRequest, Event, Hospital, NewUser, User,
 };
@@ -191,4 +194,37 @@ pub fn request_row(hospital_id: &str, opened_at: NaiveDateTime) -> EmergencyRequ
         closed_at: None,
         disclosure_cap: None,
     }
+}
+
+/// Reverts every migration, then migrates up to (not including) the first one whose name
+/// contains `name`: the state of a database made before that migration.
+pub fn migrate_just_before(conn: &mut DbConn, name: &str) {
+    fn go<C, S>(c: &mut C, source: impl Fn() -> S, name: &str)
+    where
+        C: MigrationHarness<C::Backend> + diesel::Connection,
+        S: MigrationSource<C::Backend>,
+    {
+        c.revert_all_migrations(source()).expect("revert");
+        loop {
+            let pending = c.pending_migrations(source()).expect("pending");
+            let next = pending.first().expect("the named migration exists");
+            if next.name().to_string().contains(name) {
+                return;
+            }
+            c.run_migration(next.as_ref()).expect("migrate");
+        }
+    }
+    match conn {
+        DbConn::Sqlite(c) => go(c, || SQLITE_MIGRATIONS, name),
+        DbConn::Pg(c) => go(c, || POSTGRES_MIGRATIONS, name),
+    }
+}
+
+/// Runs the pending migrations; the error as text.
+pub fn migrate_rest(conn: &mut DbConn) -> Result<(), String> {
+    let r = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop),
+    };
+    r.map_err(|e| e.to_string())
 }

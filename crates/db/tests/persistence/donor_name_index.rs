@@ -3,47 +3,15 @@
 //! index over them; the search finds them afterwards, and so does FTS5's own integrity check.
 
 use diesel::connection::SimpleConnection;
-use diesel::migration::MigrationSource;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use diesel_migrations::MigrationHarness;
-use hienmau_db::conn::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use hienmau_db::repo::donors::{self, DonorFilter};
 use hienmau_db::testing::TestDatabase;
 use hienmau_db::DbConn;
 
+use crate::common;
+
 const INDEXING: &str = "donor_name_index";
-
-/// Reverts everything, then migrates up to (not including) the indexing migration.
-fn just_before_indexing(conn: &mut DbConn) {
-    fn go<C, S>(c: &mut C, source: impl Fn() -> S)
-    where
-        C: MigrationHarness<C::Backend> + diesel::Connection,
-        S: MigrationSource<C::Backend>,
-    {
-        c.revert_all_migrations(source()).expect("revert");
-        loop {
-            let pending = c.pending_migrations(source()).expect("pending");
-            let next = pending.first().expect("the indexing migration exists");
-            if next.name().to_string().contains(INDEXING) {
-                return;
-            }
-            c.run_migration(next.as_ref()).expect("migrate");
-        }
-    }
-    match conn {
-        DbConn::Sqlite(c) => go(c, || SQLITE_MIGRATIONS),
-        DbConn::Pg(c) => go(c, || POSTGRES_MIGRATIONS),
-    }
-}
-
-fn migrate_rest(conn: &mut DbConn) {
-    match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop),
-    }
-    .expect("migrate the rest");
-}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -73,7 +41,7 @@ fn existing_donors_are_indexed_by_the_migration() {
     for db in TestDatabase::all() {
         let pool = db.pool();
         let mut conn = pool.get().expect("conn");
-        just_before_indexing(&mut conn);
+        common::migrate_just_before(&mut conn, INDEXING);
         for (id, name) in [
             ("d1", "nguyen van hung"),
             ("d2", "tran thi nguyet"),
@@ -86,7 +54,7 @@ fn existing_donors_are_indexed_by_the_migration() {
             ))
             .expect("insert donor");
         }
-        migrate_rest(&mut conn);
+        common::migrate_rest(&mut conn).expect("migrate the rest");
         match &mut *conn {
             DbConn::Sqlite(_) => {
                 assert_eq!(

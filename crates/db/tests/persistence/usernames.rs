@@ -2,46 +2,14 @@
 //! backends, and changes nothing then; without a collision it lowers every name.
 
 use diesel::connection::SimpleConnection;
-use diesel::migration::MigrationSource;
 use diesel::prelude::*;
-use diesel_migrations::MigrationHarness;
-use hienmau_db::conn::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use hienmau_db::schema::users;
 use hienmau_db::testing::TestDatabase;
 use hienmau_db::DbConn;
 
+use crate::common;
+
 const LOWERING: &str = "users_token_version";
-
-/// Reverts everything, then migrates up to (not including) the lowering migration.
-fn just_before_lowering(conn: &mut DbConn) {
-    fn go<C, S>(c: &mut C, source: impl Fn() -> S)
-    where
-        C: MigrationHarness<C::Backend> + diesel::Connection,
-        S: MigrationSource<C::Backend>,
-    {
-        c.revert_all_migrations(source()).expect("revert");
-        loop {
-            let pending = c.pending_migrations(source()).expect("pending");
-            let next = pending.first().expect("the lowering migration exists");
-            if next.name().to_string().contains(LOWERING) {
-                return;
-            }
-            c.run_migration(next.as_ref()).expect("migrate");
-        }
-    }
-    match conn {
-        DbConn::Sqlite(c) => go(c, || SQLITE_MIGRATIONS),
-        DbConn::Pg(c) => go(c, || POSTGRES_MIGRATIONS),
-    }
-}
-
-fn migrate_rest(conn: &mut DbConn) -> Result<(), String> {
-    let r = match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop),
-    };
-    r.map_err(|e| e.to_string())
-}
 
 fn add_user(conn: &mut DbConn, id: &str, username: &str) {
     conn.batch_execute(&format!(
@@ -64,11 +32,11 @@ fn a_case_collision_stops_the_lowering_migration() {
     for db in TestDatabase::all() {
         let pool = db.pool();
         let mut conn = pool.get().expect("conn");
-        just_before_lowering(&mut conn);
+        common::migrate_just_before(&mut conn, LOWERING);
         add_user(&mut conn, "u1", "Admin");
         add_user(&mut conn, "u2", "admin");
         add_user(&mut conn, "u3", "Coord.One");
-        let err = migrate_rest(&mut conn).expect_err("a collision must stop the migration");
+        let err = common::migrate_rest(&mut conn).expect_err("a collision must stop the migration");
         assert!(
             err.to_lowercase().contains("unique") || err.contains("duplicate"),
             "{err}"
@@ -82,7 +50,7 @@ fn a_case_collision_stops_the_lowering_migration() {
         );
         conn.batch_execute("UPDATE users SET username = 'admin.old' WHERE id = 'u1'")
             .expect("rename");
-        migrate_rest(&mut conn).expect("migrates after the rename");
+        common::migrate_rest(&mut conn).expect("migrates after the rename");
         assert_eq!(
             names(&mut conn),
             ["admin.old", "admin", "coord.one"],
